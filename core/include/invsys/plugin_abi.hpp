@@ -1,0 +1,69 @@
+// The binary contract between invsys and a resource-type plugin.
+//
+// A plugin is a shared library that exports two symbols:
+//
+//   1. `invsys_plugin_info` — a plain C record (below). The loader reads it
+//      first, before touching any C++ object, and refuses the library when
+//      the ABI version or the build signature differs from its own. That
+//      keeps a plugin built by another compiler, standard library or an
+//      older header from ever being called.
+//   2. `invsys_create_resource_type` — a Boost.DLL alias of a factory
+//      returning the plugin's resource_type object.
+//
+// Write a plugin as a class derived from invsys::resource_type and end its
+// source file with
+//
+//   INVSYS_PLUGIN(my_type_class, "MyType")
+//
+// Build it as a MODULE library with hidden visibility (every plugin exports
+// the same symbol names) against these public headers only.
+#pragma once
+
+#include <invsys/resource_type.hpp>
+
+#include <boost/dll/alias.hpp>
+
+#include <cstdint>
+#include <memory>
+
+// Bump when anything in resource_type.hpp or this file changes layout or
+// meaning.
+#define INVSYS_PLUGIN_ABI_VERSION 1u
+
+#define INVSYS_STRINGIFY_DETAIL(x) #x
+#define INVSYS_STRINGIFY(x) INVSYS_STRINGIFY_DETAIL(x)
+
+// What must match between host and plugin for C++ objects to cross safely:
+// compiler and version, standard library release and its string ABI, and
+// the language standard.
+#define INVSYS_BUILD_SIGNATURE                                      \
+    "gcc " __VERSION__ "; libstdc++ " INVSYS_STRINGIFY(             \
+        _GLIBCXX_RELEASE) "; cxx11-abi " INVSYS_STRINGIFY(_GLIBCXX_USE_CXX11_ABI) "; c++ " \
+        INVSYS_STRINGIFY(__cplusplus)
+
+extern "C" {
+// Layout frozen for every ABI version: the loader must be able to read the
+// version of a plugin that is too old or too new.
+struct invsys_plugin_info {
+    std::uint32_t abi_version;
+    const char* build_signature;
+    const char* type_name;
+};
+}
+
+namespace invsys {
+using resource_type_factory = std::unique_ptr<resource_type>() noexcept;
+}  // namespace invsys
+
+// Defines both exported symbols for the plugin class `type_class`, whose
+// type name is `type_name_literal`.
+#define INVSYS_PLUGIN(type_class, type_name_literal)                                          \
+    extern "C" BOOST_SYMBOL_EXPORT const invsys_plugin_info invsys_plugin_info;               \
+    extern "C" BOOST_SYMBOL_EXPORT const invsys_plugin_info invsys_plugin_info = {            \
+        INVSYS_PLUGIN_ABI_VERSION, INVSYS_BUILD_SIGNATURE, type_name_literal};                \
+    namespace invsys_plugin_detail {                                                           \
+    std::unique_ptr<invsys::resource_type> create_resource_type() noexcept {                   \
+        return std::make_unique<type_class>();                                                 \
+    }                                                                                          \
+    }                                                                                          \
+    BOOST_DLL_ALIAS(invsys_plugin_detail::create_resource_type, invsys_create_resource_type)

@@ -1,0 +1,59 @@
+// The HTTP-agnostic service: the whole API behind one call.
+//
+// A front end (the FastCGI worker, or a test) turns a transport request into
+// an http_request, calls service::handle and writes the http_response back.
+// Nothing here knows about FastCGI or nginx.
+#pragma once
+
+#include <invsys/config.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace invsys {
+
+struct http_request {
+    std::string method;  // "GET", "POST", …
+    std::string path;    // raw path as sent, without the query: "/api/cars/…"
+    std::string query;   // raw query string without '?', may be empty
+    // Header names in lower case ("if-match", "idempotency-key").
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    // The first header of that (lower-case) name, or nullptr.
+    const std::string* header(std::string_view lower_case_name) const noexcept;
+};
+
+struct http_response {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;  // Content-Type included
+    std::string body;
+};
+
+class service {
+public:
+    // Loads the plugins from cfg.plugin_dir, opens the database and applies
+    // pending migrations. Throws std::runtime_error when the database cannot
+    // be opened or migrated; plugins that fail to load are logged and
+    // skipped.
+    explicit service(const config& cfg);
+    ~service();
+    service(const service&) = delete;
+    service& operator=(const service&) = delete;
+
+    // Answers one request. Never throws: every failure becomes a
+    // problem+json response. Safe to call from many threads at once.
+    http_response handle(const http_request& request) noexcept;
+
+    // Names of the loaded resource types, for start-up logs.
+    std::vector<std::string> type_names() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace invsys

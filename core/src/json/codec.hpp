@@ -1,0 +1,85 @@
+// JSON in and out of the API. The only place that includes RapidJSON is
+// json/*.cpp; everything else sees these plain types.
+//
+// Parsing is iterative (kParseIterativeFlag: Debian's RapidJSON 1.1.0 lacks
+// the fix for CVE-2024-38517), validates UTF-8, refuses nesting deeper than
+// max_json_depth and bodies larger than max_json_bytes, and checks the type
+// of every field. Failures throw api_error(invalid) with `errors` naming the
+// fields; a value of `null` counts as absent.
+#pragma once
+
+#include "api/api_error.hpp"
+#include "model.hpp"
+
+#include <invsys/resource_type.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace invsys {
+
+inline constexpr std::size_t max_json_depth = 64;
+inline constexpr std::size_t max_json_bytes = 1024 * 1024;
+
+// One attribute as given in a request, before the type's specs check it.
+struct raw_attribute {
+    enum class json_kind { boolean, integer, number, string, array, object } kind;
+    bool boolean = false;
+    std::int64_t integer = 0;  // kind == integer (fits int64)
+    double number = 0;         // kind == integer or number
+    std::string string;        // kind == string
+};
+
+// `{"name"?, "attributes"?}`. Unknown top-level fields are refused.
+struct resource_input {
+    std::optional<std::string> name;
+    // Given (not null): each non-null member; null members are dropped.
+    std::optional<std::vector<std::pair<std::string, raw_attribute>>> attributes;
+};
+
+// `{"from_datetime"?, "from_infinity"?, "to_datetime"?, "to_infinity"?,
+//   "allocation_type"?, "description"?, "dump"?}`. Times stay text here:
+// the API layer parses them so that it can name the field.
+struct allocation_input {
+    std::optional<std::string> from_datetime;
+    bool from_infinity = false;  // true only when given as true
+    std::optional<std::string> to_datetime;
+    bool to_infinity = false;
+    std::optional<std::string> allocation_type;
+    std::optional<std::string> description;
+    std::optional<std::string> dump_json;  // the object re-serialised compactly
+};
+
+resource_input decode_resource_input(std::string_view body);
+allocation_input decode_allocation_input(std::string_view body);
+
+// Canonical JSON object text of validated attributes (keys sorted).
+std::string encode_attributes(const attribute_map& attributes);
+// Parses stored attribute JSON back (used when a plugin check needs them).
+attribute_map decode_stored_attributes(std::string_view json);
+
+std::string encode_resource(const resource& r);
+std::string encode_resources(const std::vector<resource>& rs);
+std::string encode_allocation(const allocation& a, std::string_view resource_type);
+std::string encode_allocations(const std::vector<allocation>& as, std::string_view resource_type);
+
+// GET /api/types: `[{resource_type, collection, attributes: <JSON Schema>}]`.
+struct type_description {
+    std::string type_name;
+    std::string collection;
+    std::vector<attribute_spec> attributes;
+};
+std::string encode_types(const std::vector<type_description>& types);
+// The JSON Schema (draft 2020-12) object of one type's attributes.
+std::string encode_attribute_schema(const std::vector<attribute_spec>& attributes);
+
+// RFC 9457 problem body for `error`, with `status` and its title.
+std::string encode_problem(const api_error& error);
+
+// A flat object of string members, e.g. {"status":"ok","database":"sqlite"}.
+std::string encode_string_object(const std::vector<std::pair<std::string, std::string>>& members);
+
+}  // namespace invsys

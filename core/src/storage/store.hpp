@@ -1,0 +1,94 @@
+// The storage interface: one implementation per backend (SQLite now,
+// PostgreSQL for scale-out), chosen by the database URL. Everything that
+// touches SOCI lives under storage/; database errors are mapped to
+// api_error in exactly one place (storage/error_mapping.cpp).
+//
+// Thread safety: a store is used by all threads of a worker at once; each
+// implementation keeps its own connections and serialises what it must.
+//
+// Errors: methods throw api_error — not_found, conflict (with `conflicts`
+// holding the ids in the way), invalid (an unknown `after` cursor, field
+// "after"), unavailable (database busy or unreachable; retry_after_s set).
+#pragma once
+
+#include "interval/interval.hpp"
+#include "model.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace invsys {
+
+struct store_options {
+    unsigned busy_timeout_ms = 5000;
+    unsigned connections = 4;  // at most this many concurrent sessions
+};
+
+struct allocation_filter {
+    std::optional<interval> window;  // keep those overlapping this window
+    std::optional<std::string> allocation_type;
+};
+
+class store {
+public:
+    virtual ~store() = default;
+
+    // Opens `url` (`sqlite:<path>`; PostgreSQL later). Throws
+    // std::runtime_error when the URL is malformed or the database cannot
+    // be opened.
+    static std::unique_ptr<store> open(const std::string& url, const store_options& options);
+
+    // Applies pending schema migrations (recorded in schema_migrations).
+    // Safe when several processes start at once.
+    virtual void migrate() = 0;
+
+    // Throws api_error(unavailable) when the database cannot be reached.
+    virtual void ping() = 0;
+
+    // The backend name, "sqlite" or "postgresql".
+    virtual std::string backend() const = 0;
+
+    // --- resources ---------------------------------------------------------
+    // Conflict when (resource_type, name) exists already (conflicts = [that id]).
+    virtual void insert_resource(const resource& r) = 0;
+    virtual std::optional<resource> find_resource(std::string_view type, std::string_view id) = 0;
+    // Oldest first; `after` is the id of the last resource of the previous
+    // page (invalid, field "after", when not a resource of this type).
+    // Returns at most `limit` resources.
+    virtual std::vector<resource> list_resources(std::string_view type,
+                                                 const std::optional<std::string>& after,
+                                                 std::size_t limit) = 0;
+    // Replaces name and attributes. not_found when gone; conflict on a
+    // duplicate name.
+    virtual void update_resource(const resource& r) = 0;
+    // not_found when unknown; conflict (conflicts = allocation ids) while it
+    // has allocations ending after `now_us` unless `force`, which deletes
+    // them with it.
+    virtual void delete_resource(std::string_view type, std::string_view id, bool force,
+                                 std::int64_t now_us) = 0;
+
+    // --- allocations -------------------------------------------------------
+    // Inside one write transaction: not_found when the resource is gone;
+    // conflict (conflicts = overlapping allocation ids) on any overlap.
+    // Costs one index seek however many allocations the resource has.
+    virtual void insert_allocation(const allocation& a) = 0;
+    virtual std::optional<allocation> find_allocation(std::string_view resource_id,
+                                                      std::string_view id) = 0;
+    // Ordered by start (open starts first), then end, then creation.
+    // `after` is an allocation id of this resource (invalid otherwise).
+    virtual std::vector<allocation> list_allocations(std::string_view resource_id,
+                                                     const allocation_filter& filter,
+                                                     const std::optional<std::string>& after,
+                                                     std::size_t limit) = 0;
+    // Replaces every field but id, resource_id and created. The allocation
+    // does not conflict with itself. not_found / conflict as for insert.
+    virtual void update_allocation(const allocation& a) = 0;
+    // not_found when unknown or not on this resource.
+    virtual void delete_allocation(std::string_view resource_id, std::string_view id) = 0;
+};
+
+}  // namespace invsys
