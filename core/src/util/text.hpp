@@ -1,0 +1,21 @@
+// Small text helpers for validation. Inputs are valid UTF-8 (the JSON parser
+// validates encoding before anything reaches here).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace invsys {
+
+// Number of Unicode code points in valid UTF-8 text.
+std::size_t code_points(std::string_view utf8) noexcept;
+
+// True when the text holds U+0000–U+001F or U+007F.
+bool has_control_characters(std::string_view utf8) noexcept;
+
+// Decodes %XX escapes; '+' stays '+' (RFC 3986 query, not HTML forms, so
+// that "+02:00" offsets survive). False on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out);
+
+}  // namespace invsys
