@@ -19,27 +19,37 @@
 // the same symbol names) against these public headers only.
 #pragma once
 
-#include <invsys/resource_type.hpp>
-
 #include <boost/dll/alias.hpp>
-
 #include <cstdint>
+#include <invsys/resource_type.hpp>
 #include <memory>
 
 // Bump when anything in resource_type.hpp or this file changes layout or
-// meaning.
+// meaning. Overridable only so that tests can build a mismatching plugin.
+#ifndef INVSYS_PLUGIN_ABI_VERSION
 #define INVSYS_PLUGIN_ABI_VERSION 1u
+#endif
 
 #define INVSYS_STRINGIFY_DETAIL(x) #x
 #define INVSYS_STRINGIFY(x) INVSYS_STRINGIFY_DETAIL(x)
 
+#ifdef _GLIBCXX_DEBUG
+#define INVSYS_GLIBCXX_DEBUG_MODE "1"
+#else
+#define INVSYS_GLIBCXX_DEBUG_MODE "0"
+#endif
+
 // What must match between host and plugin for C++ objects to cross safely:
-// compiler and version, standard library release and its string ABI, and
-// the language standard.
-#define INVSYS_BUILD_SIGNATURE                                      \
-    "gcc " __VERSION__ "; libstdc++ " INVSYS_STRINGIFY(             \
-        _GLIBCXX_RELEASE) "; cxx11-abi " INVSYS_STRINGIFY(_GLIBCXX_USE_CXX11_ABI) "; c++ " \
-        INVSYS_STRINGIFY(__cplusplus)
+// compiler and version, standard library release, its string ABI and debug
+// mode (both change the layout of std::string and the containers), and the
+// language standard. Overridable only so that tests can build a mismatch.
+#ifndef INVSYS_BUILD_SIGNATURE
+#define INVSYS_BUILD_SIGNATURE                                                         \
+    "gcc " __VERSION__                                                                 \
+    "; libstdc++ " INVSYS_STRINGIFY(_GLIBCXX_RELEASE) "; cxx11-abi " INVSYS_STRINGIFY( \
+        _GLIBCXX_USE_CXX11_ABI) "; debug " INVSYS_GLIBCXX_DEBUG_MODE                   \
+                                "; c++ " INVSYS_STRINGIFY(__cplusplus)
+#endif
 
 extern "C" {
 // Layout frozen for every ABI version: the loader must be able to read the
@@ -56,14 +66,18 @@ using resource_type_factory = std::unique_ptr<resource_type>() noexcept;
 }  // namespace invsys
 
 // Defines both exported symbols for the plugin class `type_class`, whose
-// type name is `type_name_literal`.
-#define INVSYS_PLUGIN(type_class, type_name_literal)                                          \
-    extern "C" BOOST_SYMBOL_EXPORT const invsys_plugin_info invsys_plugin_info;               \
-    extern "C" BOOST_SYMBOL_EXPORT const invsys_plugin_info invsys_plugin_info = {            \
-        INVSYS_PLUGIN_ABI_VERSION, INVSYS_BUILD_SIGNATURE, type_name_literal};                \
-    namespace invsys_plugin_detail {                                                           \
-    std::unique_ptr<invsys::resource_type> create_resource_type() noexcept {                   \
-        return std::make_unique<type_class>();                                                 \
-    }                                                                                          \
-    }                                                                                          \
-    BOOST_DLL_ALIAS(invsys_plugin_detail::create_resource_type, invsys_create_resource_type)
+// type name is `type_name_literal`. Use it once, at global scope.
+//
+// `struct` is spelled out because the variable hides the record's type name
+// once declared. The factory has internal linkage so that no plugin can
+// interpose on another's when a library is built without hidden visibility.
+#define INVSYS_PLUGIN(type_class, type_name_literal)                                       \
+    extern "C" BOOST_SYMBOL_EXPORT const struct invsys_plugin_info invsys_plugin_info;     \
+    extern "C" BOOST_SYMBOL_EXPORT const struct invsys_plugin_info invsys_plugin_info = {  \
+        INVSYS_PLUGIN_ABI_VERSION, INVSYS_BUILD_SIGNATURE, type_name_literal};             \
+    namespace {                                                                            \
+    std::unique_ptr<invsys::resource_type> invsys_plugin_create_resource_type() noexcept { \
+        return std::make_unique<type_class>();                                             \
+    }                                                                                      \
+    }                                                                                      \
+    BOOST_DLL_ALIAS(invsys_plugin_create_resource_type, invsys_create_resource_type)

@@ -14,6 +14,8 @@
 #include <invsys/resource_type.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +28,7 @@ inline constexpr std::size_t max_json_bytes = 1024 * 1024;
 
 // One attribute as given in a request, before the type's specs check it.
 struct raw_attribute {
-    enum class json_kind { boolean, integer, number, string, array, object } kind;
+    enum class json_kind { boolean, integer, number, string, array, object } kind = json_kind::string;
     bool boolean = false;
     std::int64_t integer = 0;  // kind == integer (fits int64)
     double number = 0;         // kind == integer or number

@@ -1,0 +1,109 @@
+#include "api/api_error.hpp"
+
+#include <utility>
+
+namespace invsys {
+
+int http_status(error_code code) noexcept {
+    switch (code) {
+        case error_code::invalid:
+            return 400;
+        case error_code::not_found:
+            return 404;
+        case error_code::method_not_allowed:
+            return 405;
+        case error_code::conflict:
+            return 409;
+        case error_code::precondition_failed:
+            return 412;
+        case error_code::payload_too_large:
+            return 413;
+        case error_code::unprocessable:
+            return 422;
+        case error_code::unavailable:
+            return 503;
+        case error_code::internal:
+            return 500;
+    }
+    return 500;
+}
+
+// Reason phrases as registered by IANA (RFC 9110 and friends); 413 and 422
+// use RFC 9110's names, which replaced "Payload Too Large" and
+// "Unprocessable Entity".
+const char* http_title(int status) noexcept {
+    switch (status) {
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 402:
+            return "Payment Required";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 406:
+            return "Not Acceptable";
+        case 407:
+            return "Proxy Authentication Required";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 410:
+            return "Gone";
+        case 411:
+            return "Length Required";
+        case 412:
+            return "Precondition Failed";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 416:
+            return "Range Not Satisfiable";
+        case 417:
+            return "Expectation Failed";
+        case 421:
+            return "Misdirected Request";
+        case 422:
+            return "Unprocessable Content";
+        case 425:
+            return "Too Early";
+        case 426:
+            return "Upgrade Required";
+        case 428:
+            return "Precondition Required";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Error";
+    }
+}
+
+api_error invalid_field(std::string field, std::string message) {
+    api_error error(error_code::invalid, field + ": " + message);
+    error.errors.push_back({std::move(field), std::move(message)});
+    return error;
+}
+
+}  // namespace invsys

@@ -1,0 +1,132 @@
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <invsys/config.hpp>
+#include <invsys/log.hpp>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace invsys {
+namespace {
+
+constexpr const char* keys[] = {
+    "database",        "plugin_dir",     "listen",       "socket_group",      "socket_mode",
+    "workers",         "threads",        "max_requests", "request_timeout_s", "shutdown_timeout_s",
+    "busy_timeout_ms", "max_body_bytes", "log_level",
+};
+
+std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(first, last - first + 1));
+}
+
+[[noreturn]] void fail(const std::string& key, const std::string& message) {
+    throw std::runtime_error(key + ": " + message);
+}
+
+// Digits only: from_chars alone would accept "12abc" as 12 here, and a
+// sign or spaces have no business in a count.
+template <typename Unsigned>
+Unsigned parse_unsigned(const std::string& key, const std::string& value, int base, Unsigned min,
+                        Unsigned max) {
+    const char* digits = base == 8 ? "01234567" : "0123456789";
+    if (value.empty() || value.find_first_not_of(digits) != std::string::npos)
+        fail(key, "'" + value + "' is not " + (base == 8 ? "an octal number" : "a whole number"));
+    Unsigned result{};
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), result, base);
+    if (ec != std::errc() || result < min || result > max)
+        fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return result;
+}
+
+std::string environment_name(std::string_view key) {
+    std::string name = "INVSYS_";
+    for (const char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return name;
+}
+
+}  // namespace
+
+void config::set(const std::string& key, const std::string& value) {
+    constexpr unsigned unsigned_max = ~0u;
+    if (key == "database" || key == "plugin_dir" || key == "listen") {
+        if (value.empty()) fail(key, "must not be empty");
+        (key == "database" ? database : key == "plugin_dir" ? plugin_dir : listen) = value;
+    } else if (key == "socket_group") {
+        socket_group = value;
+    } else if (key == "socket_mode") {
+        socket_mode = parse_unsigned<unsigned>(key, value, 8, 0, 0777);
+    } else if (key == "workers") {
+        workers = parse_unsigned<unsigned>(key, value, 10, 0, 1024);
+    } else if (key == "threads") {
+        threads = parse_unsigned<unsigned>(key, value, 10, 1, 256);
+    } else if (key == "max_requests") {
+        max_requests = parse_unsigned<unsigned>(key, value, 10, 0, unsigned_max);
+    } else if (key == "request_timeout_s") {
+        request_timeout_s = parse_unsigned<unsigned>(key, value, 10, 1, 86400);
+    } else if (key == "shutdown_timeout_s") {
+        shutdown_timeout_s = parse_unsigned<unsigned>(key, value, 10, 0, 86400);
+    } else if (key == "busy_timeout_ms") {
+        busy_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 0, 3'600'000);
+    } else if (key == "max_body_bytes") {
+        max_body_bytes = parse_unsigned<std::size_t>(key, value, 10, 1, std::size_t{1} << 30);
+    } else if (key == "log_level") {
+        invsys::log_level parsed;
+        if (!parse_log_level(value, parsed))
+            fail(key, "'" + value + "' is not one of debug, info, warn, error");
+        log_level = value;
+    } else {
+        throw std::runtime_error("unknown key '" + key + "'");
+    }
+}
+
+config config::load(const std::string& path) {
+    config cfg;
+    if (!path.empty()) {
+        std::ifstream file(path);
+        if (!file) throw std::runtime_error(path + ": cannot be opened");
+        std::set<std::string> seen;
+        std::string line;
+        for (unsigned number = 1; std::getline(file, line); ++number) {
+            const std::string where = path + ":" + std::to_string(number) + ": ";
+            const std::string text = trim(line);
+            // Only whole-line comments: a value such as a PostgreSQL
+            // password may itself contain '#'.
+            if (text.empty() || text[0] == '#') continue;
+            const auto equals = text.find('=');
+            if (equals == std::string::npos)
+                throw std::runtime_error(where + "expected 'key = value'");
+            const std::string key = trim(std::string_view(text).substr(0, equals));
+            const std::string value = trim(std::string_view(text).substr(equals + 1));
+            if (!seen.insert(key).second)
+                throw std::runtime_error(where + "'" + key + "' is set more than once");
+            try {
+                cfg.set(key, value);
+            } catch (const std::runtime_error& e) {
+                throw std::runtime_error(where + e.what());
+            }
+        }
+        if (file.bad()) throw std::runtime_error(path + ": read error");
+    }
+
+    for (const char* key : keys) {
+        const std::string name = environment_name(key);
+        const char* value = std::getenv(name.c_str());
+        if (value == nullptr) continue;
+        try {
+            cfg.set(key, value);
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error("environment " + name + ": " + e.what());
+        }
+    }
+
+    if (cfg.workers == 0) cfg.workers = std::max(1u, std::thread::hardware_concurrency());
+    return cfg;
+}
+
+}  // namespace invsys

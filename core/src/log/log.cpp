@@ -1,0 +1,91 @@
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <invsys/log.hpp>
+#include <string>
+
+#include "time/timestamp.hpp"
+
+namespace invsys {
+namespace {
+
+std::atomic<int> minimum_level{static_cast<int>(log_level::info)};
+
+const char* level_name(log_level level) noexcept {
+    switch (level) {
+        case log_level::debug:
+            return "DEBUG";
+        case log_level::info:
+            return "INFO";
+        case log_level::warn:
+            return "WARN";
+        case log_level::error:
+            return "ERROR";
+    }
+    return "INFO";
+}
+
+// Always six fraction digits so that log lines align and sort as text.
+std::string log_time() {
+    std::string text = format_timestamp(now_micros());
+    if (text.size() == 20) text.insert(19, ".000000");
+    return text;
+}
+
+void write_all(const char* data, std::size_t size) noexcept {
+    while (size > 0) {
+        const ssize_t n = ::write(STDERR_FILENO, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;  // nowhere left to report it
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+}  // namespace
+
+void set_log_level(log_level level) noexcept {
+    minimum_level.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
+bool parse_log_level(std::string_view text, log_level& out) noexcept {
+    if (text == "debug")
+        out = log_level::debug;
+    else if (text == "info")
+        out = log_level::info;
+    else if (text == "warn")
+        out = log_level::warn;
+    else if (text == "error")
+        out = log_level::error;
+    else
+        return false;
+    return true;
+}
+
+void log(log_level level, std::string_view message) noexcept {
+    if (static_cast<int>(level) < minimum_level.load(std::memory_order_relaxed)) return;
+    try {
+        std::string line = log_time();
+        line += " [";
+        line += std::to_string(::getpid());
+        line += "] ";
+        line += level_name(level);
+        line += ' ';
+        // A message may quote client input: control characters are masked
+        // so that nobody can forge a line of their own.
+        for (const char c : message) {
+            const auto b = static_cast<unsigned char>(c);
+            line += (b < 0x20 && b != '\t') || b == 0x7f ? '?' : c;
+        }
+        line += '\n';
+        write_all(line.data(), line.size());
+    } catch (...) {
+        static constexpr char fallback[] = "invsys: out of memory while logging\n";
+        write_all(fallback, sizeof fallback - 1);
+    }
+}
+
+}  // namespace invsys

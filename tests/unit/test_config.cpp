@@ -1,0 +1,185 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <invsys/config.hpp>
+#include <invsys/log.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace invsys;
+
+namespace {
+
+// A config file in /tmp, removed when the test ends.
+class temp_file {
+  public:
+    explicit temp_file(const std::string& text) {
+        char name[] = "/tmp/invsys-config-XXXXXX";
+        const int fd = ::mkstemp(name);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        path_ = name;
+        std::ofstream(path_) << text;
+    }
+    ~temp_file() { std::remove(path_.c_str()); }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+// Sets one environment variable for the duration of a test.
+class scoped_env {
+  public:
+    scoped_env(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+    ~scoped_env() { ::unsetenv(name_); }
+
+  private:
+    const char* name_;
+};
+
+std::string load_error(const std::string& path) {
+    try {
+        config::load(path);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    FAIL("config::load did not throw");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("a config file sets every key, ignoring comments, blank lines and spacing", "[config]") {
+    temp_file file(
+        "# invsys\n"
+        "\n"
+        "database = postgresql://invsys@db/invsys?password=a#b\n"
+        "  plugin_dir=/usr/lib/invsys/plugins  \n"
+        "listen\t=\t127.0.0.1:9000\r\n"
+        "socket_group = www-data\n"
+        "socket_mode = 0640\n"
+        "   # indented comment\n"
+        "workers = 3\n"
+        "threads = 8\n"
+        "max_requests = 10000\n"
+        "request_timeout_s = 5\n"
+        "shutdown_timeout_s = 0\n"
+        "busy_timeout_ms = 250\n"
+        "max_body_bytes = 65536\n"
+        "log_level = debug\n");
+    const config c = config::load(file.path());
+    CHECK(c.database == "postgresql://invsys@db/invsys?password=a#b");
+    CHECK(c.plugin_dir == "/usr/lib/invsys/plugins");
+    CHECK(c.listen == "127.0.0.1:9000");
+    CHECK(c.socket_group == "www-data");
+    CHECK(c.socket_mode == 0640);
+    CHECK(c.workers == 3);
+    CHECK(c.threads == 8);
+    CHECK(c.max_requests == 10000);
+    CHECK(c.request_timeout_s == 5);
+    CHECK(c.shutdown_timeout_s == 0);
+    CHECK(c.busy_timeout_ms == 250);
+    CHECK(c.max_body_bytes == 65536);
+    CHECK(c.log_level == "debug");
+}
+
+TEST_CASE("without a file the defaults apply and zero workers means one per core", "[config]") {
+    const config c = config::load("");
+    CHECK(c.database == "sqlite:data/invsys.db");
+    CHECK(c.threads == 4);
+    CHECK(c.socket_mode == 0660);
+    CHECK(c.workers == std::max(1u, std::thread::hardware_concurrency()));
+}
+
+TEST_CASE("environment variables override the file", "[config]") {
+    temp_file file("database = sqlite:/a.db\nthreads = 2\nsocket_group = staff\n");
+    scoped_env database("INVSYS_DATABASE", "sqlite:/b.db");
+    scoped_env plugins("INVSYS_PLUGIN_DIR", "/opt/plugins");
+    scoped_env threads("INVSYS_THREADS", "16");
+    scoped_env mode("INVSYS_SOCKET_MODE", "600");
+    scoped_env group("INVSYS_SOCKET_GROUP", "");
+    const config c = config::load(file.path());
+    CHECK(c.database == "sqlite:/b.db");
+    CHECK(c.plugin_dir == "/opt/plugins");
+    CHECK(c.threads == 16);
+    CHECK(c.socket_mode == 0600);
+    CHECK(c.socket_group.empty());
+}
+
+TEST_CASE("a bad environment value is refused naming the variable", "[config]") {
+    scoped_env threads("INVSYS_THREADS", "many");
+    CHECK_THAT(load_error(""), Catch::StartsWith("environment INVSYS_THREADS: threads:"));
+}
+
+TEST_CASE("file errors name the file, the line and the problem", "[config]") {
+    struct error_case {
+        std::string text;
+        std::string line_and_message;
+    };
+    const error_case cases[] = {
+        {"threads = 4\n\ncolour = red\n", ":3: unknown key 'colour'"},
+        {"threads = 4x\n", ":1: threads: '4x' is not a whole number"},
+        {"threads = -1\n", ":1: threads: '-1' is not a whole number"},
+        {"threads = +1\n", ":1: threads: '+1' is not a whole number"},
+        {"threads =\n", ":1: threads: '' is not a whole number"},
+        {"threads = 0\n", ":1: threads: must be between 1 and 256"},
+        {"threads = 257\n", ":1: threads: must be between 1 and 256"},
+        {"workers = 99999999999999999999\n", ":1: workers: must be between 0 and 1024"},
+        {"socket_mode = 0999\n", ":1: socket_mode: '0999' is not an octal number"},
+        {"socket_mode = 1777\n", ":1: socket_mode: must be between 0 and 511"},
+        {"socket_mode = 0o660\n", ":1: socket_mode: '0o660' is not an octal number"},
+        {"log_level = verbose\n",
+         ":1: log_level: 'verbose' is not one of debug, info, warn, error"},
+        {"database =\n", ":1: database: must not be empty"},
+        {"# ok\nthreads 4\n", ":2: expected 'key = value'"},
+        {"threads = 4\nthreads = 5\n", ":2: 'threads' is set more than once"},
+        {"Threads = 4\n", ":1: unknown key 'Threads'"},
+        {"= 4\n", ":1: unknown key ''"},
+        {"workers = 4 # one per core\n", ":1: workers: '4 # one per core' is not a whole number"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        temp_file file(c.text);
+        CHECK(load_error(file.path()) == file.path() + c.line_and_message);
+    }
+}
+
+TEST_CASE("a config file that cannot be read is an error", "[config]") {
+    CHECK(load_error("/nonexistent/invsys.conf") == "/nonexistent/invsys.conf: cannot be opened");
+}
+
+TEST_CASE("set applies one key and refuses unknown keys", "[config]") {
+    config c;
+    c.set("busy_timeout_ms", "0");
+    CHECK(c.busy_timeout_ms == 0);
+    c.set("max_requests", "4294967295");
+    CHECK(c.max_requests == 4294967295u);
+    CHECK_THROWS_WITH(c.set("max_requests", "4294967296"),
+                      "max_requests: must be between 0 and 4294967295");
+    CHECK_THROWS_WITH(c.set("INVSYS_THREADS", "4"), "unknown key 'INVSYS_THREADS'");
+    CHECK_THROWS_AS(c.set("request_timeout_s", "0"), std::runtime_error);
+}
+
+TEST_CASE("log levels are read by their lower-case names only", "[config]") {
+    const std::pair<const char*, log_level> known[] = {{"debug", log_level::debug},
+                                                       {"info", log_level::info},
+                                                       {"warn", log_level::warn},
+                                                       {"error", log_level::error}};
+    for (const auto& [text, level] : known) {
+        log_level parsed = log_level::error;
+        INFO(text);
+        CHECK(parse_log_level(text, parsed));
+        CHECK(parsed == level);
+    }
+    log_level unchanged = log_level::warn;
+    for (const char* text : {"DEBUG", "warning", "", "info "}) {
+        INFO(text);
+        CHECK_FALSE(parse_log_level(text, unchanged));
+    }
+    CHECK(unchanged == log_level::warn);
+}
