@@ -1,0 +1,89 @@
+#include "storage/sqlite_connection.hpp"
+
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+namespace invsys {
+namespace {
+
+// SOCI 4.0.3 reads a connect string without '=' as the file name itself
+// (spaces included); with '=' it parses `key=value` pairs split on spaces,
+// where a value may be double-quoted but never contain a quote.
+std::string connect_string(const std::string& path) {
+    if (path.find('=') == std::string::npos) return path;
+    if (path.find_first_of(" \"") == std::string::npos) return "db=" + path;
+    throw std::runtime_error("unsupported database path (contains '=' and a space or quote): " +
+                             path);
+}
+
+}  // namespace
+
+// Switching a new file to WAL takes an exclusive lock, and when two
+// connections race for it SQLite answers SQLITE_BUSY at once rather than
+// call the busy handler (each holds a shared lock the other waits on). So
+// retry, with short pauses, for as long as the busy timeout allows. Once
+// the file is in WAL mode (it stays so) the pragma returns at once.
+std::string sqlite_connection::switch_to_wal(unsigned busy_timeout_ms) {
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    for (;;) {
+        try {
+            std::string journal_mode;
+            session_ << "PRAGMA journal_mode = WAL", soci::into(journal_mode);
+            return journal_mode;
+        } catch (const soci::sqlite3_soci_error& e) {
+            const int primary = e.result() & 0xff;
+            const bool busy = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+            if (!busy || std::chrono::steady_clock::now() >= until) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_timeout_ms)
+    : session_(*soci::factory_sqlite3(), connect_string(path)) {
+    db_ = static_cast<soci::sqlite3_session_backend*>(session_.get_backend())->conn_;
+
+    // First, so that the pragmas below wait for a busy database too. SOCI's
+    // own `timeout=` option counts seconds; the pragma takes milliseconds.
+    session_ << "PRAGMA busy_timeout = " + std::to_string(busy_timeout_ms);
+
+    const std::string journal_mode = switch_to_wal(busy_timeout_ms);
+    if (journal_mode != "wal") {
+        throw std::runtime_error("cannot use WAL on " + path + " (journal_mode is " + journal_mode +
+                                 ")");
+    }
+
+    // A 201 must mean the row is on disk: WAL with NORMAL may lose the
+    // last commits on power loss.
+    session_ << "PRAGMA synchronous = FULL";
+    int synchronous = -1;
+    session_ << "PRAGMA synchronous", soci::into(synchronous);
+    if (synchronous != 2) {
+        throw std::runtime_error("PRAGMA synchronous = FULL did not hold on " + path);
+    }
+
+    session_ << "PRAGMA foreign_keys = ON";
+    int foreign_keys = 0;
+    session_ << "PRAGMA foreign_keys", soci::into(foreign_keys);
+    if (foreign_keys != 1) {
+        throw std::runtime_error("PRAGMA foreign_keys = ON did not hold on " + path);
+    }
+}
+
+void sqlite_connection::finish_statements() noexcept {
+    using namespace sqlite_api;
+    for (sqlite3_stmt* st = sqlite3_next_stmt(db_, nullptr); st != nullptr;
+         st = sqlite3_next_stmt(db_, st)) {
+        if (sqlite3_stmt_busy(st) != 0) sqlite3_reset(st);
+    }
+}
+
+bool sqlite_connection::in_transaction() const noexcept {
+    return sqlite_api::sqlite3_get_autocommit(db_) == 0;
+}
+
+}  // namespace invsys
