@@ -126,6 +126,17 @@ TEST_CASE("invalid UTF-8 is refused", "[json]") {
     CHECK_THAT(e.what(), Catch::Contains("Invalid encoding"));
 }
 
+TEST_CASE("a lone surrogate escape is refused, a surrogate pair is accepted", "[json]") {
+    const std::string body =
+        GENERATE(as<std::string>{}, R"({"name":"\udc00x"})", R"({"name":"x\udfff"})",
+                 R"({"\udc00":1})", R"({"allocation_type":"b","dump":{"\udc00":1}})",
+                 R"({"name":"\ud800"})", R"({"name":"\ud800\u0041"})");
+    INFO(body);
+    const auto e = resource_error(body);
+    CHECK(e.code() == error_code::invalid);
+    CHECK(decode_resource_input(R"({"name":"\ud83d\ude97"})").name == "\xf0\x9f\x9a\x97");
+}
+
 TEST_CASE("a body that is not a JSON object is refused", "[json]") {
     const std::string body = GENERATE(as<std::string>{}, "", "   ", "\n", "[]", "42", "\"x\"",
                                       "null", "true", "[{\"name\":\"a\"}]");

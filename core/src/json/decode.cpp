@@ -32,6 +32,7 @@ class depth_limited_handler {
     explicit depth_limited_handler(rapidjson::Document& document) noexcept : next_(document) {}
 
     bool too_deep() const noexcept { return too_deep_; }
+    bool has_surrogate() const noexcept { return has_surrogate_; }
 
     bool Null() { return next_.Null(); }
     bool Bool(bool b) { return next_.Bool(b); }
@@ -44,9 +45,11 @@ class depth_limited_handler {
         return next_.RawNumber(s, n, copy);
     }
     bool String(const char* s, rapidjson::SizeType n, bool copy) {
-        return next_.String(s, n, copy);
+        return accept_text(s, n) && next_.String(s, n, copy);
     }
-    bool Key(const char* s, rapidjson::SizeType n, bool copy) { return next_.Key(s, n, copy); }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+        return accept_text(s, n) && next_.Key(s, n, copy);
+    }
     bool StartObject() { return enter() && next_.StartObject(); }
     bool EndObject(rapidjson::SizeType members) {
         --depth_;
@@ -59,6 +62,21 @@ class depth_limited_handler {
     }
 
   private:
+    // kParseValidateEncodingFlag checks the input bytes, but RapidJSON 1.1.0
+    // turns a lone low-surrogate escape ("\udc00") into the bytes ED B0 80,
+    // which are not UTF-8. Such text would be stored and served as invalid
+    // UTF-8, so it is refused here (in UTF-8, only surrogates start ED A0–BF).
+    bool accept_text(const char* s, rapidjson::SizeType n) noexcept {
+        for (rapidjson::SizeType i = 0; i + 1 < n; ++i) {
+            if (static_cast<unsigned char>(s[i]) == 0xED &&
+                static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
+                has_surrogate_ = true;
+                return false;
+            }
+        }
+        return true;
+    }
+
     bool enter() noexcept {
         if (++depth_ <= max_json_depth) return true;
         too_deep_ = true;
@@ -68,6 +86,7 @@ class depth_limited_handler {
     rapidjson::Document& next_;
     std::size_t depth_ = 0;
     bool too_deep_ = false;
+    bool has_surrogate_ = false;
 };
 
 api_error not_an_object() {
@@ -89,6 +108,7 @@ void parse_body(std::string_view body, rapidjson::Document& document) {
 
     rapidjson::ParseResult result;
     bool too_deep = false;
+    bool has_surrogate = false;
     std::size_t end = 0;
     auto generator = [&](rapidjson::Document& target) {
         rapidjson::MemoryStream in(body.data(), body.size());
@@ -96,6 +116,7 @@ void parse_body(std::string_view body, rapidjson::Document& document) {
         rapidjson::Reader reader;
         result = reader.Parse<parse_flags>(in, handler);
         too_deep = handler.too_deep();
+        has_surrogate = handler.has_surrogate();
         end = in.Tell();
         // MemoryStream reads a NUL byte as its end: text after one would
         // otherwise pass unseen.
@@ -106,6 +127,9 @@ void parse_body(std::string_view body, rapidjson::Document& document) {
     if (too_deep)
         throw api_error(error_code::invalid, "request body is nested more than " +
                                                  std::to_string(max_json_depth) + " levels deep");
+    if (has_surrogate)
+        throw api_error(error_code::invalid,
+                        "request body is not valid JSON: a string holds a lone surrogate escape");
     if (result.Code() == rapidjson::kParseErrorDocumentEmpty) throw not_an_object();
     if (result.IsError()) throw parse_error(result.Code(), result.Offset());
     if (end != body.size()) throw parse_error(rapidjson::kParseErrorDocumentRootNotSingular, end);

@@ -1,0 +1,905 @@
+"""Integration test harness: the real nginx and the real invsys-fcgi on loopback.
+
+A Stack lives in a fresh temporary directory:
+
+    <tmp>/invsys.conf        the service configuration
+    <tmp>/data/invsys.db     the SQLite database
+    <tmp>/plugins/           a private plugin directory (the built-in plugins are
+                             copied in; tests may add more before start())
+    <tmp>/run/invsys.sock    the FastCGI socket
+    <tmp>/nginx/             nginx's prefix (rendered by scripts/render-nginx-conf.sh)
+    <tmp>/invsys-fcgi.log    invsys-fcgi's stderr
+    <tmp>/nginx.log          nginx's stdout and stderr
+
+Environment:
+    INVSYS_BUILD_DIR   the CMake build directory (invsys-fcgi, plugins, test plugins)
+    INVSYS_SOURCE_DIR  the source tree (scripts/render-nginx-conf.sh)
+    INVSYS_TEST_KEEP   set to 1 to keep the temporary directories
+    INVSYS_TEST_TMPDIR where the temporary directories go (default /tmp; every
+                       component must be traversable by nginx's workers)
+
+Everything here waits a bounded time and retries a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import http.client
+import json as _json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+SOURCE_DIR = os.path.abspath(
+    os.environ.get("INVSYS_SOURCE_DIR")
+    or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUILD_DIR = os.path.abspath(os.environ.get("INVSYS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build"))
+
+FCGI_BINARY = os.path.join(BUILD_DIR, "fcgi", "invsys-fcgi")
+BUILTIN_PLUGIN_DIR = os.path.join(BUILD_DIR, "plugins")
+BUILTIN_PLUGINS = ("libinvsys-car.so", "libinvsys-lorry.so", "libinvsys-truck.so")
+TEST_PLUGIN_DIR = os.path.join(BUILD_DIR, "test-plugins")
+RENDER_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "render-nginx-conf.sh")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+IS_ROOT = os.geteuid() == 0
+# nginx run as root drops its workers to nobody:nogroup (see the rendered conf).
+SOCKET_GROUP = "nogroup" if IS_ROOT else None
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+HTTP_TIMEOUT_S = 30.0
+
+INT64_MIN = -(2 ** 63)
+INT64_MAX = 2 ** 63 - 1
+
+UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+RESOURCE_FIELDS = {"id", "name", "resource_type", "created", "attributes"}
+ALLOCATION_FIELDS = {
+    "id", "resource_type", "resource_id", "from_infinity", "to_infinity",
+    "from_datetime", "to_datetime", "allocation_type", "description", "dump", "created",
+}
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------- helpers
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tmpdir(prefix):
+    """A fresh directory that nginx's workers (nobody) can traverse."""
+    base = os.environ.get("INVSYS_TEST_TMPDIR", "/tmp")
+    path = tempfile.mkdtemp(prefix=prefix, dir=base)
+    os.chmod(path, 0o755)
+    return path
+
+
+def mkdir_public(path):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o755)
+    return path
+
+
+def parse_utc(text):
+    """Microseconds since the epoch of a `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` string."""
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$", text)
+    if not m:
+        raise ValueError(f"not a UTC time with Z: {text!r}")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    frac = (m.group(7) or "").ljust(6, "0")
+    dt = _dt.datetime(y, mo, d, h, mi, s, tzinfo=_dt.timezone.utc)
+    epoch = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    delta = dt - epoch
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + int(frac or "0")
+
+
+def utc_us(y, mo, d, h=0, mi=0, s=0, us=0):
+    dt = _dt.datetime(y, mo, d, h, mi, s, us, tzinfo=_dt.timezone.utc)
+    epoch = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    delta = dt - epoch
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def iso(us):
+    """A UTC microsecond count as `…Z` (for building requests)."""
+    epoch = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+    dt = epoch + _dt.timedelta(microseconds=us)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_us():
+    return int(time.time() * 1_000_000)
+
+
+def process_tree(root_pid):
+    """root_pid and all its descendants, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        # pid (comm) state ppid …; comm may contain spaces and parentheses.
+        rest = stat[stat.rfind(")") + 2:].split()
+        if len(rest) >= 2:
+            parents[int(entry)] = int(rest[1])
+    tree = {root_pid}
+    changed = True
+    rounds = 0
+    while changed and rounds < 64:
+        changed = False
+        rounds += 1
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    return tree
+
+
+def find_test_plugin(case, pattern="*.so"):
+    """The one shared library built for test case `case` under <build>/test-plugins/."""
+    matches = sorted(glob.glob(os.path.join(TEST_PLUGIN_DIR, case, pattern)))
+    if not matches:
+        raise HarnessError(f"no test plugin {pattern} under {os.path.join(TEST_PLUGIN_DIR, case)}"
+                           " (is the build complete?)")
+    return matches[0]
+
+
+def _running(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:][:1] not in ("Z", "X", "")
+
+
+def process_group(pgid):
+    """Running processes whose process group is pgid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        rest = stat[stat.rfind(")") + 2:].split()
+        if len(rest) >= 3 and int(rest[2]) == pgid and rest[0] not in ("Z", "X"):
+            found.append(int(entry))
+    return sorted(found)
+
+
+def _stop_process(proc, sig, timeout):
+    """Signals proc, waits up to timeout, then kills its whole process group.
+    Returns (return code or "killed", pids of its group still running after it exited)."""
+    if proc is None:
+        return None, []
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+            proc.wait(timeout=5)
+            return "killed", []
+    # Children (workers) of the group must not outlive it; give them a moment, then never leak them.
+    deadline = time.monotonic() + 2
+    leftover = process_group(proc.pid)
+    while leftover and time.monotonic() < deadline:
+        time.sleep(0.05)
+        leftover = process_group(proc.pid)
+    if leftover:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return proc.returncode, leftover
+
+
+# --------------------------------------------------------------------------- HTTP
+
+class Response:
+    def __init__(self, method, path, status, headers, body):
+        self.method = method
+        self.path = path
+        self.status = status
+        self.headers = headers  # http.client.HTTPMessage (case-insensitive get / get_all)
+        self.body = body        # bytes
+        self.text = body.decode("utf-8", "replace")
+
+    def json(self, **kwargs):
+        try:
+            return _json.loads(self.body.decode("utf-8"), **kwargs)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise AssertionError(
+                f"{self.method} {self.path[:200]} -> {self.status}: body is not JSON ({e}): {self.text[:500]!r}")
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    @property
+    def content_type(self):
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    def __repr__(self):
+        return f"<{self.method} {self.path[:120]} -> {self.status} {self.text[:300]!r}>"
+
+
+def http_request(port, method, path, json=None, body=None, headers=None, timeout=HTTP_TIMEOUT_S,
+                 host="127.0.0.1", chunked=False):
+    """One request on a new connection. body may be str or bytes; json is serialised as UTF-8."""
+    hdrs = dict(headers or {})
+    if json is not None:
+        body = _json.dumps(json, ensure_ascii=False).encode("utf-8")
+        hdrs.setdefault("Content-Type", "application/json")
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        sent_error = None
+        try:
+            if chunked:
+                conn.request(method, path, body=iter([body]) if body else iter([]), headers=hdrs,
+                             encode_chunked=True)
+            else:
+                if body is None and method in ("POST", "PATCH", "PUT"):
+                    hdrs.setdefault("Content-Length", "0")
+                conn.request(method, path, body=body, headers=hdrs)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            # The server may answer (413) and close before taking the whole body.
+            sent_error = e
+        try:
+            resp = conn.getresponse()
+            data = resp.read()
+        except (http.client.HTTPException, OSError) as e:
+            if sent_error is not None:
+                raise sent_error
+            raise
+        return Response(method, path, resp.status, resp.msg, data)
+    finally:
+        conn.close()
+
+
+def link_next(resp):
+    """The target of a `Link: <…>; rel="next"` header as a path with query, or None."""
+    for value in resp.headers.get_all("Link") or []:
+        for part in re.finditer(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)", value):
+            params = part.group(2)
+            if re.search(r';\s*rel\s*=\s*"?(?:[^";]*\s)?next(?:\s[^";]*)?"?', params):
+                url = part.group(1)
+                split = urllib.parse.urlsplit(url)
+                path = split.path
+                if split.query:
+                    path += "?" + split.query
+                return path
+    return None
+
+
+def location_path(resp):
+    loc = resp.headers.get("Location")
+    if loc is None:
+        return None
+    split = urllib.parse.urlsplit(loc)
+    return split.path + (("?" + split.query) if split.query else "")
+
+
+# --------------------------------------------------------------------------- FastCGI client
+
+def _fcgi_record(rtype, request_id, content=b""):
+    pad = (8 - len(content) % 8) % 8
+    return bytes([1, rtype, request_id >> 8, request_id & 0xFF, len(content) >> 8, len(content) & 0xFF, pad, 0]) \
+        + content + b"\0" * pad
+
+
+def _fcgi_pair(name, value):
+    def length(n):
+        return bytes([n]) if n < 128 else (n | 0x80000000).to_bytes(4, "big")
+    name, value = name.encode(), value.encode()
+    return length(len(name)) + length(len(value)) + name + value
+
+
+def fcgi_request(address, method, uri, body=b"", content_type="application/json", timeout=10):
+    """Speaks FastCGI straight to invsys-fcgi (bypassing nginx), as nginx's fastcgi_params would.
+    address: ("127.0.0.1", port) or a unix socket path. Returns (status, headers dict, body bytes)."""
+    path, _, query = uri.partition("?")
+    params = {
+        "QUERY_STRING": query, "REQUEST_METHOD": method, "CONTENT_TYPE": content_type if body else "",
+        "CONTENT_LENGTH": str(len(body)) if body else "", "SCRIPT_NAME": path, "REQUEST_URI": uri,
+        "DOCUMENT_URI": path, "DOCUMENT_ROOT": "/", "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http",
+        "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "harness", "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000", "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80", "SERVER_NAME": "localhost",
+    }
+    family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        out = _fcgi_record(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))  # BEGIN_REQUEST, RESPONDER
+        out += _fcgi_record(4, 1, b"".join(_fcgi_pair(k, v) for k, v in params.items()))
+        out += _fcgi_record(4, 1)
+        for i in range(0, len(body), 32768):
+            out += _fcgi_record(5, 1, body[i:i + 32768])
+        out += _fcgi_record(5, 1)
+        sock.sendall(out)
+        buf, stdout = b"", b""
+        deadline = time.monotonic() + timeout
+        ended = False
+        while not ended and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            while len(buf) >= 8:
+                clen = (buf[4] << 8) | buf[5]
+                total = 8 + clen + buf[6]
+                if len(buf) < total:
+                    break
+                rtype, content = buf[1], buf[8:8 + clen]
+                buf = buf[total:]
+                if rtype == 6:
+                    stdout += content
+                elif rtype == 3:
+                    ended = True
+                    break
+    head, _, payload = stdout.partition(b"\r\n\r\n")
+    if not _:
+        head, _, payload = stdout.partition(b"\n\n")
+    headers = {}
+    for line in head.decode("latin-1").splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+    status = int(headers.get("status", "200").split()[0]) if stdout else 0
+    return status, headers, payload
+
+
+# --------------------------------------------------------------------------- processes
+
+class Fcgi:
+    """invsys-fcgi from a config file in `root`."""
+
+    def __init__(self, root, threads=8, workers=None, plugin_dir=None, database=None,
+                 listen=None, extra_config=None, env=None):
+        self.root = root
+        self.threads = threads
+        self.workers = workers
+        self.plugin_dir = plugin_dir or mkdir_public(os.path.join(root, "plugins"))
+        data_dir = mkdir_public(os.path.join(root, "data"))
+        self.db_path = os.path.join(data_dir, "invsys.db")
+        self.database = database or f"sqlite:{self.db_path}"
+        run_dir = mkdir_public(os.path.join(root, "run"))
+        self.socket_path = os.path.join(run_dir, "invsys.sock")
+        self.listen = listen or f"unix:{self.socket_path}"
+        self.extra_config = dict(extra_config or {})
+        self.extra_env = dict(env or {})
+        self.config_path = os.path.join(root, "invsys.conf")
+        self.log_path = os.path.join(root, "invsys-fcgi.log")
+        self.proc = None
+        self.returncode = None
+        self.leftover = []
+
+    def write_config(self):
+        lines = [
+            "# written by tests/integration/harness.py",
+            f"database = {self.database}",
+            f"plugin_dir = {self.plugin_dir}",
+            f"listen = {self.listen}",
+            f"threads = {self.threads}",
+            "shutdown_timeout_s = 10",
+            "log_level = info",
+        ]
+        if self.workers is not None:
+            lines.append(f"workers = {self.workers}")
+        if SOCKET_GROUP:
+            lines.append(f"socket_group = {SOCKET_GROUP}")
+        for k, v in self.extra_config.items():
+            lines.append(f"{k} = {v}")
+        with open(self.config_path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def start(self):
+        if not os.path.exists(FCGI_BINARY):
+            raise HarnessError(f"{FCGI_BINARY} not built (INVSYS_BUILD_DIR={BUILD_DIR})")
+        self.write_config()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INVSYS_")}
+        env.update(self.extra_env)
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen([FCGI_BINARY, "--config", self.config_path],
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         env=env, cwd=self.root, start_new_session=True)
+        finally:
+            log.close()
+        self.returncode = None
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def pids(self):
+        if not self.alive():
+            return set()
+        return process_tree(self.proc.pid)
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT_S):
+        if self.proc is None:
+            return self.returncode
+        self.returncode, self.leftover = _stop_process(self.proc, sig, timeout)
+        return self.returncode
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines=40):
+        return tail(self.log_path, lines)
+
+
+class Nginx:
+    """nginx from scripts/render-nginx-conf.sh, in its own prefix under `root`."""
+
+    def __init__(self, root, upstream, read_timeout=None, keepalive=None, nginx_workers=1):
+        self.root = root
+        self.prefix = mkdir_public(os.path.join(root, "nginx"))
+        mkdir_public(os.path.join(self.prefix, "logs"))
+        self.upstream = upstream
+        self.read_timeout = read_timeout
+        self.keepalive = keepalive
+        self.nginx_workers = nginx_workers
+        self.port = None
+        self.log_path = os.path.join(root, "nginx.log")
+        self.proc = None
+
+    def render(self):
+        cmd = ["bash", RENDER_SCRIPT, "--prefix", self.prefix, "--listen", f"127.0.0.1:{self.port}",
+               "--upstream", self.upstream]
+        if self.keepalive is not None:
+            cmd += ["--keepalive", str(self.keepalive)]
+        if self.nginx_workers is not None:
+            cmd += ["--nginx-workers", str(self.nginx_workers)]
+        if self.read_timeout is not None:
+            cmd += ["--read-timeout", self.read_timeout]
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise HarnessError(f"render-nginx-conf.sh failed ({r.returncode}): "
+                               f"{r.stdout.decode(errors='replace')}{r.stderr.decode(errors='replace')}")
+
+    def start(self):
+        """Starts nginx on a free port, retrying with another port if it was taken."""
+        if not os.path.exists(RENDER_SCRIPT):
+            raise HarnessError(f"{RENDER_SCRIPT} missing")
+        last = ""
+        for _attempt in range(5):
+            self.port = free_port()
+            self.render()
+            conf = os.path.join(self.prefix, "nginx.conf")
+            log = open(self.log_path, "ab")
+            try:
+                self.proc = subprocess.Popen([NGINX, "-p", self.prefix + "/", "-c", conf, "-e", "stderr"],
+                                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                             start_new_session=True)
+            finally:
+                log.close()
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        return self
+                except OSError:
+                    time.sleep(0.05)
+            last = tail(self.log_path)
+            _stop_process(self.proc, signal.SIGQUIT, 2)
+            if "Address already in use" not in last:
+                break
+        raise HarnessError(f"nginx did not start:\n{last}\nerror.log:\n{self.error_log_tail()}")
+
+    def stop(self, timeout=STOP_TIMEOUT_S):
+        if self.proc is None:
+            return None
+        return _stop_process(self.proc, signal.SIGQUIT, timeout)[0]
+
+    def error_log_tail(self, lines=40):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.prefix, "logs", "*.log"))):
+            if "access" in os.path.basename(path):
+                continue
+            out.append(f"--- {path}\n{tail(path, lines)}")
+        return "\n".join(out)
+
+    def log_tail(self, lines=40):
+        return f"--- {self.log_path}\n{tail(self.log_path, lines)}\n{self.error_log_tail(lines)}"
+
+
+class HangingUpstream:
+    """A unix socket that accepts connections and never answers (for 504 tests)."""
+
+    def __init__(self, root):
+        self.path = os.path.join(mkdir_public(os.path.join(root, "hang")), "hang.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.accepted = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        deadline = time.monotonic() + 600
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted.append(conn)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for c in self.accepted:
+            c.close()
+        self.sock.close()
+
+
+class Stack:
+    """invsys-fcgi + nginx in a fresh temporary directory."""
+
+    def __init__(self, threads=8, workers=None, builtin_plugins=True, extra_config=None, env=None,
+                 read_timeout=None, keepalive=None):
+        self.root = make_tmpdir("invsys-it-")
+        self.plugin_dir = mkdir_public(os.path.join(self.root, "plugins"))
+        if builtin_plugins:
+            try:
+                for name in BUILTIN_PLUGINS:
+                    self.add_plugin(os.path.join(BUILTIN_PLUGIN_DIR, name))
+            except BaseException:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise
+        self.fcgi = Fcgi(self.root, threads=threads, workers=workers, plugin_dir=self.plugin_dir,
+                         extra_config=extra_config, env=env)
+        self.nginx = Nginx(self.root, f"unix:{self.fcgi.socket_path}", read_timeout=read_timeout,
+                           keepalive=keepalive)
+        self.started = False
+
+    # -- setup
+
+    def add_plugin(self, src, name=None):
+        if not os.path.exists(src):
+            raise HarnessError(f"plugin {src} not built")
+        dst = os.path.join(self.plugin_dir, name or os.path.basename(src))
+        shutil.copyfile(src, dst)
+        os.chmod(dst, 0o755)
+        return dst
+
+    def start(self):
+        try:
+            self.fcgi.start()
+            self.nginx.start()
+            self.wait_healthy()
+        except BaseException:
+            self.stop(quiet=True)
+            raise
+        self.started = True
+        return self
+
+    def wait_healthy(self, timeout=START_TIMEOUT_S):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if not self.fcgi.alive():
+                raise HarnessError(f"invsys-fcgi exited ({self.fcgi.proc.returncode}) during start-up\n"
+                                   + self.log_tails())
+            if self.nginx.proc.poll() is not None:
+                raise HarnessError("nginx exited during start-up\n" + self.log_tails())
+            try:
+                r = self.request("GET", "/api/health", timeout=2)
+                last = r
+                if r.status == 200:
+                    return
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise HarnessError(f"GET /api/health not 200 within {timeout} s (last: {last!r})\n" + self.log_tails())
+
+    # -- use
+
+    @property
+    def port(self):
+        return self.nginx.port
+
+    def request(self, method, path, json=None, body=None, headers=None, timeout=HTTP_TIMEOUT_S, chunked=False):
+        return http_request(self.nginx.port, method, path, json=json, body=body, headers=headers,
+                            timeout=timeout, chunked=chunked)
+
+    def db(self):
+        """A read-only sqlite3 connection to the service's database."""
+        conn = sqlite3.connect(f"file:{self.fcgi.db_path}?mode=ro", uri=True, timeout=10)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        # Stored text that is not valid UTF-8 (a bug) must not break the comparisons.
+        conn.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
+        return conn
+
+    def query(self, sql, params=()):
+        conn = self.db()
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def snapshot(self):
+        """Everything stored in resources and allocations, for before/after comparisons."""
+        conn = self.db()
+        try:
+            return {
+                "resources": conn.execute("SELECT * FROM resources ORDER BY seq").fetchall(),
+                "allocations": conn.execute("SELECT * FROM allocations ORDER BY seq").fetchall(),
+            }
+        finally:
+            conn.close()
+
+    def log_tails(self, lines=40):
+        return (f"--- {self.fcgi.log_path}\n{self.fcgi.log_tail(lines)}\n"
+                f"{self.nginx.log_tail(lines)}")
+
+    def stop(self, quiet=False):
+        rc_fcgi = self.fcgi.stop()
+        rc_nginx = self.nginx.stop()
+        if not quiet and (rc_fcgi not in (0, None) or rc_nginx not in (0, None)):
+            sys.stderr.write(f"\n[harness] stop: invsys-fcgi -> {rc_fcgi}, nginx -> {rc_nginx}\n"
+                             + self.log_tails() + "\n")
+        self.started = False
+        return rc_fcgi, rc_nginx
+
+    def cleanup(self):
+        if os.environ.get("INVSYS_TEST_KEEP") == "1":
+            sys.stderr.write(f"[harness] kept {self.root}\n")
+            return
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- test base
+
+class ApiAssertions(unittest.TestCase):
+    """Assertion helpers for API responses; failures show the request and the logs."""
+
+    def log_tails(self, lines=15):
+        return ""
+
+    def _context(self, resp):
+        return (f"\n{resp.method} {resp.path[:200]} -> {resp.status}\nheaders: {dict(resp.headers)}\n"
+                f"body: {resp.text[:1500]}\n{self.log_tails(15)}")
+
+    def assertStatus(self, resp, status, msg=""):
+        if isinstance(status, int):
+            status = (status,)
+        if resp.status not in status:
+            self.fail(f"{msg} expected status {status}, got {resp.status}" + self._context(resp))
+
+    def assertProblem(self, resp, status, msg=""):
+        """An RFC 9457 problem+json body with type/title/status/detail; returns it."""
+        self.assertStatus(resp, status, msg)
+        self.assertEqual(resp.content_type, "application/problem+json",
+                         f"{msg} Content-Type" + self._context(resp))
+        body = resp.json()
+        self.assertIsInstance(body, dict, msg + self._context(resp))
+        for key in ("type", "title", "status", "detail"):
+            self.assertIn(key, body, f"{msg} problem field {key!r}" + self._context(resp))
+        self.assertIsInstance(body["type"], str)
+        self.assertTrue(body["type"], "type must not be empty")
+        self.assertIsInstance(body["title"], str)
+        self.assertTrue(body["title"], "title must not be empty")
+        self.assertIsInstance(body["detail"], str)
+        self.assertIs(type(body["status"]), int, msg + self._context(resp))
+        self.assertEqual(body["status"], resp.status, msg + self._context(resp))
+        if "errors" in body:
+            self.assertIsInstance(body["errors"], list)
+            for e in body["errors"]:
+                self.assertIsInstance(e, dict)
+                self.assertIsInstance(e.get("field"), str, f"errors entry {e!r}")
+                self.assertIsInstance(e.get("message"), str, f"errors entry {e!r}")
+        if "conflicts" in body:
+            self.assertIsInstance(body["conflicts"], list)
+        return body
+
+    def assertValidation(self, resp, fields=None, msg=""):
+        """A 400 with `errors`; when fields is given, some error names one of them
+        (a field matches when it equals a name or starts with `name.` / `name[`)."""
+        body = self.assertProblem(resp, 400, msg)
+        self.assertIn("errors", body, f"{msg} validation problem without `errors`" + self._context(resp))
+        self.assertTrue(body["errors"], f"{msg} empty `errors`" + self._context(resp))
+        if fields:
+            if isinstance(fields, str):
+                fields = (fields,)
+            named = [e["field"] for e in body["errors"]]
+
+            def matches(f):
+                return any(f == n or f.startswith(n + ".") or f.startswith(n + "[") or f.startswith(n + "/")
+                           or f.endswith("." + n) or f.endswith("/" + n)
+                           for n in fields)
+
+            self.assertTrue(any(matches(f) for f in named),
+                            f"{msg} errors {named} name none of {fields}" + self._context(resp))
+        return body
+
+    def assertJson(self, resp, status=200, msg=""):
+        self.assertStatus(resp, status, msg)
+        self.assertEqual(resp.content_type, "application/json", f"{msg} Content-Type" + self._context(resp))
+        return resp.json()
+
+    def assertUtc(self, value, msg=""):
+        self.assertIsInstance(value, str, msg)
+        self.assertRegex(value, UTC_RE, msg)
+        return parse_utc(value)
+
+    def assertRecentCreated(self, value, before_us, after_us, msg="created"):
+        t = self.assertUtc(value, msg)
+        # Responses may round to the second; allow one second either side.
+        self.assertGreaterEqual(t, before_us - 1_000_000, f"{msg} {value} before the request")
+        self.assertLessEqual(t, after_us + 1_000_000, f"{msg} {value} after the request")
+        return t
+
+    def assertResourceShape(self, body, resource_type, msg=""):
+        self.assertIsInstance(body, dict, msg)
+        self.assertEqual(set(body), RESOURCE_FIELDS, f"{msg} resource fields of {body!r}")
+        self.assertIsInstance(body["id"], str)
+        self.assertTrue(body["id"])
+        self.assertEqual(body["resource_type"], resource_type, msg)
+        self.assertIsInstance(body["name"], str)
+        self.assertUtc(body["created"], f"{msg} created")
+        self.assertTrue(body["attributes"] is None or isinstance(body["attributes"], dict),
+                        f"{msg} attributes {body['attributes']!r}")
+
+    def assertAllocationShape(self, body, resource_type=None, resource_id=None, msg=""):
+        self.assertIsInstance(body, dict, msg)
+        self.assertEqual(set(body), ALLOCATION_FIELDS, f"{msg} allocation fields of {body!r}")
+        self.assertIsInstance(body["id"], str)
+        self.assertTrue(body["id"])
+        if resource_type is not None:
+            self.assertEqual(body["resource_type"], resource_type, msg)
+        if resource_id is not None:
+            self.assertEqual(body["resource_id"], resource_id, msg)
+        self.assertIs(type(body["from_infinity"]), bool, msg)
+        self.assertIs(type(body["to_infinity"]), bool, msg)
+        if body["from_infinity"]:
+            self.assertIsNone(body["from_datetime"], msg)
+        else:
+            self.assertUtc(body["from_datetime"], f"{msg} from_datetime")
+        if body["to_infinity"]:
+            self.assertIsNone(body["to_datetime"], msg)
+        else:
+            self.assertUtc(body["to_datetime"], f"{msg} to_datetime")
+        self.assertIsInstance(body["allocation_type"], str)
+        self.assertTrue(body["description"] is None or isinstance(body["description"], str))
+        self.assertTrue(body["dump"] is None or isinstance(body["dump"], dict))
+        self.assertUtc(body["created"], f"{msg} created")
+
+
+class StackTestCase(ApiAssertions):
+    """One Stack per test class; assertion helpers that show the logs on failure."""
+
+    stack_options = {}
+    extra_plugins = ()  # (source path or callable returning one, name or None)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stack = Stack(**cls.stack_options)
+        try:
+            cls.prepare_stack(cls.stack)
+            cls.stack.start()
+        except BaseException:
+            cls.stack.stop(quiet=True)
+            cls.stack.cleanup()
+            raise
+
+    @classmethod
+    def prepare_stack(cls, stack):
+        """Hook: add plugins etc. before start."""
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.stack.stop()
+            cls.stack.cleanup()
+        finally:
+            super().tearDownClass()
+
+    # -- requests
+
+    def req(self, method, path, json=None, body=None, headers=None, **kw):
+        return self.stack.request(method, path, json=json, body=body, headers=headers, **kw)
+
+    def log_tails(self, lines=15):
+        return self.stack.log_tails(lines)
+
+    # -- common operations
+
+    def create_resource(self, collection, name, attributes=None, resource_type=None):
+        payload = {"name": name}
+        if attributes is not None:
+            payload["attributes"] = attributes
+        before = now_us()
+        r = self.req("POST", f"/api/{collection}", json=payload)
+        after = now_us()
+        self.assertStatus(r, 201, f"create {collection} {name!r}")
+        body = r.json()
+        if resource_type is not None:
+            self.assertResourceShape(body, resource_type)
+            self.assertRecentCreated(body["created"], before, after)
+        self.assertEqual(location_path(r), f"/api/{collection}/{body['id']}", "Location" + self._context(r))
+        return body
+
+    def create_allocation(self, collection, rid, frm=None, to=None, allocation_type="booking", **extra):
+        """frm/to: a time string, or None for an open end."""
+        payload = {"allocation_type": allocation_type}
+        if frm is None:
+            payload["from_infinity"] = True
+        else:
+            payload["from_datetime"] = frm
+        if to is None:
+            payload["to_infinity"] = True
+        else:
+            payload["to_datetime"] = to
+        payload.update(extra)
+        r = self.req("POST", f"/api/{collection}/{rid}/allocations", json=payload)
+        self.assertStatus(r, 201, f"allocate {payload}")
+        body = r.json()
+        self.assertEqual(location_path(r), f"/api/{collection}/{rid}/allocations/{body['id']}",
+                         "Location" + self._context(r))
+        return body
