@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Replays the README's curl session against a running invsys and prints each
+# command with its real response (how the README's session was made):
+#
+#   docs/curl-session.sh [http://127.0.0.1:8080]
+set -euo pipefail
+base="${1:-http://127.0.0.1:8080}"
+
+show() {
+    printf '$ %s\n' "$*"
+    eval "$@"
+    printf '\n\n'
+}
+# The value of a JSON string field in the last response (no jq on a fresh machine).
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$2" | head -n1; }
+
+show "curl -s $base/api/health"
+show "curl -s $base/api/types"
+show "curl -si $base/api/cars -d '{\"name\": \"Car1\", \"attributes\": {\"seats\": 5}}'"
+car=$(field id "$(curl -s "$base/api/cars?limit=1")")
+show "curl -s $base/api/lorries -d '{\"name\": \"Lorry1\", \"attributes\": {\"max_load_kg\": 12000}}'"
+show "curl -s $base/api/trucks -d '{\"name\": \"Truck1\"}'"
+show "curl -s '$base/api/cars?limit=10'"
+show "curl -s $base/api/cars/$car"
+show "curl -s -X PATCH $base/api/cars/$car -d '{\"attributes\": {\"seats\": 7}}'"
+show "curl -si $base/api/cars/$car/allocations -d '{\"from_datetime\": \"2030-01-01T10:00:00Z\", \"to_datetime\": \"2030-01-01T12:00:00Z\", \"allocation_type\": \"booking\", \"description\": \"Airport run\", \"dump\": {\"customer\": 42}}'"
+allocation=$(field id "$(curl -s "$base/api/cars/$car/allocations?limit=1")")
+show "curl -s $base/api/cars/$car/allocations -d '{\"from_datetime\": \"2030-01-01T11:00:00+01:00\", \"to_datetime\": \"2030-01-01T13:00:00+01:00\", \"allocation_type\": \"booking\"}'"
+show "curl -s $base/api/cars/$car/allocations -d '{\"from_datetime\": \"2030-01-01T12:00:00\", \"to_infinity\": true, \"allocation_type\": \"maintenance\"}'"
+show "curl -s '$base/api/cars/$car/allocations?from=2030-01-01T11:00:00Z&to=2030-01-02T00:00:00Z'"
+show "curl -s $base/api/cars/$car/allocations/$allocation"
+show "curl -s -X PATCH $base/api/cars/$car/allocations/$allocation -d '{\"from_datetime\": \"2030-01-01T09:00:00Z\"}'"
+show "curl -s $base/api/cars/$car/allocations -d '{\"from_datetime\": \"2030-02-30T10:00:00Z\", \"to_datetime\": \"2030-01-01T12:00:00Z\", \"allocation_type\": \"booking\", \"colour\": \"red\"}'"
+show "curl -si -X DELETE $base/api/cars/$car"
+show "curl -si -X DELETE $base/api/cars/$car/allocations/$allocation"
+show "curl -si -X DELETE '$base/api/cars/$car?force=true'"
+show "curl -s $base/api/cars/$car"
+show "curl -si -X PUT $base/api/cars"
+show "curl -s $base/api/boats"
+show "curl -s $base/index.html"
