@@ -1,0 +1,137 @@
+// invsys-fcgi: the FastCGI server of invsys (one process, cfg.threads
+// threads). The pool's master will sit here later and fork run_worker().
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <invsys/config.hpp>
+#include <invsys/log.hpp>
+#include <invsys/service.hpp>
+#include <string>
+#include <string_view>
+
+#include "listen_socket.hpp"
+#include "signals.hpp"
+#include "worker.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: invsys-fcgi [--config FILE] [--check]\n"
+    "\n"
+    "Serves the invsys API over FastCGI on the socket named by the config's\n"
+    "`listen` key, until SIGTERM or SIGINT (graceful: requests in flight finish).\n"
+    "\n"
+    "  --config FILE  the configuration file (default: $INVSYS_CONFIG, else none:\n"
+    "                 built-in defaults); INVSYS_<KEY> variables override it\n"
+    "  --check        load the configuration, the plugins and the database\n"
+    "                 (applying migrations), then exit: 0 when all is well,\n"
+    "                 1 when anything failed, a plugin refused included\n"
+    "  --help         this text\n";
+
+struct arguments {
+    std::string config_path;
+    bool check = false;
+};
+
+// Returns -1 to go on, otherwise the exit code.
+int parse_arguments(int argc, char** argv, arguments& out) {
+    if (const char* from_environment = std::getenv("INVSYS_CONFIG"))
+        out.config_path = from_environment;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(usage, stdout);
+            return 0;
+        } else if (arg == "--check") {
+            out.check = true;
+        } else if (arg == "--config" && i + 1 < argc) {
+            out.config_path = argv[++i];
+        } else if (arg.substr(0, 9) == "--config=") {
+            out.config_path = std::string(arg.substr(9));
+        } else {
+            std::fprintf(stderr, "invsys-fcgi: unknown or incomplete argument '%s'\n\n%s", argv[i],
+                         usage);
+            return 2;
+        }
+    }
+    return -1;
+}
+
+// The plugin files the registry offers to dlopen: every *.so in the
+// directory that is not a directory itself.
+std::size_t count_plugin_files(const std::string& directory) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::size_t count = 0;
+    for (fs::directory_iterator it(directory, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code type_ec;
+        if (it->path().extension() == ".so" && !it->is_directory(type_ec)) ++count;
+    }
+    return count;
+}
+
+// Stricter than a start: the service skips a plugin it refuses, but a
+// reload must not go ahead with one (the pool keeps the old workers then).
+int check(const invsys::config& cfg) {
+    try {
+        invsys::service service(cfg);
+        const auto names = service.type_names();
+        std::string types;
+        for (const auto& name : names) types += (types.empty() ? "" : ",") + name;
+        const std::size_t files = count_plugin_files(cfg.plugin_dir);
+        if (names.empty() || names.size() < files) {
+            invsys::log_error("invsys-fcgi check failed: " + std::to_string(files) +
+                              " plugin files in " + cfg.plugin_dir + ", " +
+                              std::to_string(names.size()) + " types loaded (" +
+                              (types.empty() ? "none" : types) + "); see the lines above");
+            return 1;
+        }
+        invsys::log_info("invsys-fcgi check passed: database=" + cfg.database +
+                         " plugin_dir=" + cfg.plugin_dir + " types=" + types);
+        return 0;
+    } catch (const std::exception& e) {
+        invsys::log_error(std::string("invsys-fcgi check failed: ") + e.what());
+        return 1;
+    }
+}
+
+int serve(const invsys::config& cfg) {
+    using namespace invsys::fcgi;
+    if (!ignore_sigpipe()) return 1;
+    const int stop_fd = install_stop_signals();
+    if (stop_fd < 0) return 1;
+
+    listen_socket socket = open_listen_socket(cfg);
+    if (socket.fd < 0) return 1;
+
+    worker_options options;
+    options.stop_fd = stop_fd;
+    // One process owns this socket: refuse connections during the drain
+    // rather than let them queue until we are gone.
+    options.on_stop = [&socket] { refuse_new_connections(socket); };
+    options.drain_backlog = true;
+    const int rc = run_worker(cfg, socket.fd, options);
+    close_listen_socket(socket);
+    return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    arguments args;
+    if (const int rc = parse_arguments(argc, argv, args); rc >= 0) return rc;
+
+    invsys::config cfg;
+    try {
+        cfg = invsys::config::load(args.config_path);
+    } catch (const std::exception& e) {
+        invsys::log_error(std::string("invsys-fcgi: configuration error: ") + e.what());
+        return 1;
+    }
+    invsys::log_level level;
+    if (invsys::parse_log_level(cfg.log_level, level)) invsys::set_log_level(level);
+
+    return args.check ? check(cfg) : serve(cfg);
+}

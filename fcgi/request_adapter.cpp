@@ -1,0 +1,216 @@
+#include "request_adapter.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <string_view>
+
+namespace invsys::fcgi {
+namespace {
+
+// nginx already caps request bodies (client_max_body_size); this bounds the
+// work of draining an oversized body that reached us some other way.
+constexpr std::size_t max_drain_bytes = 64 * 1024 * 1024;
+
+std::string header_name_from_param(std::string_view param) {
+    std::string name(param);
+    for (char& c : name) {
+        c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name;
+}
+
+bool has_header(const invsys::http_response& response, std::string_view lower_name) {
+    return std::any_of(response.headers.begin(), response.headers.end(), [&](const auto& h) {
+        return h.first.size() == lower_name.size() &&
+               std::equal(h.first.begin(), h.first.end(), lower_name.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == b;
+               });
+    });
+}
+
+void append_sanitized(std::string& out, std::string_view text) {
+    for (const char c : text) out += (c == '\r' || c == '\n') ? ' ' : c;
+}
+
+}  // namespace
+
+read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
+                          invsys::http_request& out) {
+    out = {};
+    for (char** param = request.envp; param != nullptr && *param != nullptr; ++param) {
+        const std::string_view entry(*param);
+        const auto equals = entry.find('=');
+        if (equals == std::string_view::npos) continue;
+        const std::string_view name = entry.substr(0, equals);
+        const std::string_view value = entry.substr(equals + 1);
+        if (name == "REQUEST_METHOD") {
+            out.method = value;
+        } else if (name == "REQUEST_URI") {
+            const auto question = value.find('?');
+            out.path = value.substr(0, question);
+            if (question != std::string_view::npos) out.query = value.substr(question + 1);
+        } else if (name == "CONTENT_TYPE" || name == "CONTENT_LENGTH") {
+            if (!value.empty()) out.headers.emplace_back(header_name_from_param(name), value);
+        } else if (name.size() > 5 && name.substr(0, 5) == "HTTP_") {
+            // nginx passes Content-Type/-Length both ways; keep one copy.
+            if (name == "HTTP_CONTENT_TYPE" || name == "HTTP_CONTENT_LENGTH") continue;
+            out.headers.emplace_back(header_name_from_param(name.substr(5)), value);
+        }
+    }
+
+    // Read to the end of stdin rather than trusting CONTENT_LENGTH, which a
+    // chunked request may not have; it only sizes the buffer.
+    const std::size_t limit = max_body_bytes + 1;
+    if (const std::string* length = out.header("content-length")) {
+        std::size_t expected = 0;
+        const auto [end, ec] =
+            std::from_chars(length->data(), length->data() + length->size(), expected);
+        if (ec == std::errc() && end == length->data() + length->size())
+            out.body.reserve(std::min(expected, limit));
+    }
+    constexpr int chunk = 64 * 1024;
+    while (out.body.size() < limit) {
+        const std::size_t old_size = out.body.size();
+        const int want = static_cast<int>(std::min<std::size_t>(chunk, limit - old_size));
+        out.body.resize(old_size + static_cast<std::size_t>(want));
+        const int got = FCGX_GetStr(out.body.data() + old_size, want, request.in);
+        out.body.resize(old_size + static_cast<std::size_t>(std::max(got, 0)));
+        if (got < want) break;
+    }
+    if (FCGX_GetError(request.in) != 0) return read_outcome::input_failed;
+    if (out.body.size() < limit) return read_outcome::complete;
+
+    // Oversized: drain the rest so the kept-alive connection is back at a
+    // record boundary for the next request.
+    char sink[16 * 1024];
+    std::size_t drained = 0;
+    for (;;) {
+        const int got = FCGX_GetStr(sink, sizeof sink, request.in);
+        if (got <= 0) break;
+        drained += static_cast<std::size_t>(got);
+        if (drained > max_drain_bytes) return read_outcome::over_limit_undrained;
+    }
+    if (FCGX_GetError(request.in) != 0) return read_outcome::input_failed;
+    return read_outcome::over_limit;
+}
+
+std::string format_response(const invsys::http_response& response) {
+    const bool bodyless = response.status == 204 || response.status == 304;
+    std::string out;
+    out.reserve(128 + response.body.size() + response.headers.size() * 48);
+    out += "Status: ";
+    out += std::to_string(response.status);
+    out += ' ';
+    out += reason_phrase(response.status);
+    out += "\r\n";
+    for (const auto& [name, value] : response.headers) {
+        append_sanitized(out, name);
+        out += ": ";
+        append_sanitized(out, value);
+        out += "\r\n";
+    }
+    if (!bodyless && !has_header(response, "content-length")) {
+        out += "Content-Length: ";
+        out += std::to_string(response.body.size());
+        out += "\r\n";
+    }
+    out += "\r\n";
+    if (!bodyless) out += response.body;
+    return out;
+}
+
+bool write_response(FCGX_Request& request, const invsys::http_response& response) {
+    const std::string text = format_response(response);
+    std::size_t offset = 0;
+    while (offset < text.size()) {
+        const int n = static_cast<int>(std::min<std::size_t>(text.size() - offset, 1 << 30));
+        if (FCGX_PutStr(text.data() + offset, n, request.out) != n) return false;
+        offset += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+const char* reason_phrase(int status) noexcept {
+    switch (status) {
+        case 100:
+            return "Continue";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 406:
+            return "Not Acceptable";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 410:
+            return "Gone";
+        case 411:
+            return "Length Required";
+        case 412:
+            return "Precondition Failed";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 415:
+            return "Unsupported Media Type";
+        case 416:
+            return "Range Not Satisfiable";
+        case 422:
+            return "Unprocessable Content";
+        case 428:
+            return "Precondition Required";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        case 505:
+            return "HTTP Version Not Supported";
+        case 507:
+            return "Insufficient Storage";
+        default:
+            return "Unknown";
+    }
+}
+
+}  // namespace invsys::fcgi

@@ -1,0 +1,44 @@
+// FastCGI request ⇄ invsys::http_request / http_response.
+#pragma once
+
+#include <fcgiapp.h>
+
+#include <cstddef>
+#include <invsys/service.hpp>
+#include <string>
+
+namespace invsys::fcgi {
+
+enum class read_outcome {
+    complete,              // the whole body was read
+    over_limit,            // max_body_bytes + 1 bytes kept, the rest drained
+    over_limit_undrained,  // as over_limit, but the rest could not be drained:
+                           // the connection must not be reused
+    input_failed,          // the connection broke while reading: do not answer
+};
+
+// Fills `out` from the request's parameters and stdin:
+//   method  = REQUEST_METHOD
+//   path    = REQUEST_URI up to '?', query = after it
+//   headers = every HTTP_* parameter (HTTP_IF_MATCH → "if-match"), plus
+//             CONTENT_TYPE and CONTENT_LENGTH as "content-type" and
+//             "content-length"
+//   body    = stdin up to its end, but at most max_body_bytes + 1 bytes, so
+//             that the service sees an oversized body and answers 413.
+read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
+                          invsys::http_request& out);
+
+// "Status: 201 Created\r\nName: value\r\n…\r\n\r\nbody". Adds
+// Content-Length when the response has none (never for 204 and 304, which
+// carry no body; the body of those is dropped). CR and LF in header names
+// or values become spaces: they must not split the header block.
+std::string format_response(const invsys::http_response& response);
+
+// Writes format_response(response) to the request's stdout; false when the
+// peer is gone.
+bool write_response(FCGX_Request& request, const invsys::http_response& response);
+
+// "Created" for 201; "Unknown" for a code without a standard phrase.
+const char* reason_phrase(int status) noexcept;
+
+}  // namespace invsys::fcgi

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Renders nginx/invsys.conf.template into a private nginx prefix.
+#
+#   scripts/render-nginx-conf.sh --prefix DIR --listen 127.0.0.1:8080 \
+#       --upstream unix:/abs/invsys.sock|127.0.0.1:9000 [--upstream ...] \
+#       [--keepalive N] [--nginx-workers N] [--read-timeout 60s]
+#
+# Writes DIR/nginx.conf and creates DIR/logs and DIR/tmp. Then run nginx in
+# the foreground with:  nginx -p DIR -c DIR/nginx.conf
+#
+# Run as root, the conf gets `user nobody nogroup;`: the nginx workers then
+# run as nobody, so the FastCGI unix socket must be reachable by group
+# nogroup (invsys-fcgi: socket_group = nogroup) and every directory above it
+# must be world-traversable. DIR is made 0755.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+template="$here/../nginx/invsys.conf.template"
+
+usage() {
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+    echo "render-nginx-conf.sh: $*" >&2
+    exit 2
+}
+
+prefix=""
+listen=""
+upstreams=()
+keepalive=2
+nginx_workers=2
+read_timeout=60s
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --prefix) [[ $# -ge 2 ]] || die "--prefix needs a value"; prefix="$2"; shift 2 ;;
+        --listen) [[ $# -ge 2 ]] || die "--listen needs a value"; listen="$2"; shift 2 ;;
+        --upstream) [[ $# -ge 2 ]] || die "--upstream needs a value"; upstreams+=("$2"); shift 2 ;;
+        --keepalive) [[ $# -ge 2 ]] || die "--keepalive needs a value"; keepalive="$2"; shift 2 ;;
+        --nginx-workers) [[ $# -ge 2 ]] || die "--nginx-workers needs a value"; nginx_workers="$2"; shift 2 ;;
+        --read-timeout) [[ $# -ge 2 ]] || die "--read-timeout needs a value"; read_timeout="$2"; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) die "unknown argument '$1' (see --help)" ;;
+    esac
+done
+
+[[ -n "$prefix" ]] || die "--prefix is required"
+[[ -n "$listen" ]] || die "--listen is required"
+[[ ${#upstreams[@]} -gt 0 ]] || die "at least one --upstream is required"
+[[ -f "$template" ]] || die "template not found: $template"
+
+# --listen: host:port, the one address nginx listens on.
+if [[ "$listen" =~ ^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$ ]]; then
+    listen_host="${BASH_REMATCH[1]}"
+    listen_port="${BASH_REMATCH[2]}"
+    ((listen_port >= 1 && listen_port <= 65535)) || die "--listen port out of range: $listen"
+else
+    die "--listen must be HOST:PORT (e.g. 127.0.0.1:8080), got '$listen'"
+fi
+case "$listen_host" in
+    127.*|localhost|\[::1\]) ;;
+    *) echo "render-nginx-conf.sh: warning: --listen $listen is not a loopback address" >&2 ;;
+esac
+
+[[ "$keepalive" =~ ^[1-9][0-9]*$ ]] || die "--keepalive must be a positive integer"
+[[ "$nginx_workers" =~ ^([1-9][0-9]*|auto)$ ]] || die "--nginx-workers must be a positive integer or auto"
+[[ "$read_timeout" =~ ^[1-9][0-9]*(ms|s|m|h)?$ ]] || die "--read-timeout must be an nginx time such as 60s"
+
+# --upstream: unix:PATH (made absolute) or HOST:PORT.
+servers=""
+for upstream in "${upstreams[@]}"; do
+    if [[ "$upstream" == unix:* ]]; then
+        path="${upstream#unix:}"
+        [[ -n "$path" ]] || die "--upstream unix: needs a path"
+        [[ "$path" == /* ]] || path="$PWD/$path"
+        [[ "$path" != *[[:space:]\;\{\}\'\"]* ]] || die "--upstream path has characters nginx cannot take: $path"
+        servers+="        server unix:$path;"$'\n'
+    elif [[ "$upstream" =~ ^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$ ]]; then
+        servers+="        server $upstream;"$'\n'
+    else
+        die "--upstream must be unix:/path or HOST:PORT, got '$upstream'"
+    fi
+done
+servers="${servers%$'\n'}"
+
+mkdir -p "$prefix"
+prefix="$(cd "$prefix" && pwd)"
+[[ "$prefix" != *[[:space:]\;\{\}\'\"]* ]] || die "--prefix has characters nginx cannot take: $prefix"
+mkdir -p "$prefix/logs" "$prefix/tmp"
+
+user_directive="# Not started as root: the workers run as the invoking user."
+if [[ "$(id -u)" == 0 ]]; then
+    user_directive="user nobody nogroup;"
+    chmod 0755 "$prefix" "$prefix/logs" "$prefix/tmp"
+fi
+
+conf="$(<"$template")"
+conf="${conf//@@USER_DIRECTIVE@@/$user_directive}"
+conf="${conf//@@NGINX_WORKERS@@/$nginx_workers}"
+conf="${conf//@@PREFIX@@/$prefix}"
+conf="${conf//@@LISTEN@@/$listen}"
+conf="${conf//@@UPSTREAM_SERVERS@@/$servers}"
+conf="${conf//@@KEEPALIVE@@/$keepalive}"
+conf="${conf//@@READ_TIMEOUT@@/$read_timeout}"
+if [[ "$conf" == *@@*@@* ]]; then
+    die "template has a placeholder this script does not know: $(grep -o '@@[A-Z_]*@@' <<<"$conf" | head -1)"
+fi
+
+tmp="$prefix/nginx.conf.tmp.$$"
+printf '%s\n' "$conf" >"$tmp"
+mv -f "$tmp" "$prefix/nginx.conf"
+echo "$prefix/nginx.conf"
