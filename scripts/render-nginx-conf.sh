@@ -5,8 +5,18 @@
 #       --upstream unix:/abs/invsys.sock|127.0.0.1:9000 [--upstream ...] \
 #       [--keepalive N] [--nginx-workers N] [--read-timeout 60s]
 #
+#   scripts/render-nginx-conf.sh --prefix DIR --listen 0.0.0.0:8080 \
+#       --resolve invsys:9000 [--resolver 127.0.0.11] [--resolver-valid 5s] \
+#       [--nginx-workers N] [--read-timeout 60s]
+#
 # Writes DIR/nginx.conf and creates DIR/logs and DIR/tmp. Then run nginx in
 # the foreground with:  nginx -p DIR -c DIR/nginx.conf
+#
+# --upstream: a fixed upstream block (names resolved once, at start-up) with
+# idle keep-alive connections. --resolve HOST:PORT instead (containers):
+# HOST is looked up while serving through --resolver (default 127.0.0.11,
+# Docker's embedded DNS), answers kept --resolver-valid long, requests
+# spread over every address it has; no keep-alive (--keepalive is unused).
 #
 # Run as root, the conf gets `user nobody nogroup;`: the nginx workers then
 # run as nobody, so the FastCGI unix socket must be reachable by group
@@ -18,7 +28,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 template="$here/../nginx/invsys.conf.template"
 
 usage() {
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -32,6 +42,9 @@ upstreams=()
 keepalive=2
 nginx_workers=2
 read_timeout=60s
+resolve=""
+resolver=127.0.0.11
+resolver_valid=5s
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -41,6 +54,9 @@ while [[ $# -gt 0 ]]; do
         --keepalive) [[ $# -ge 2 ]] || die "--keepalive needs a value"; keepalive="$2"; shift 2 ;;
         --nginx-workers) [[ $# -ge 2 ]] || die "--nginx-workers needs a value"; nginx_workers="$2"; shift 2 ;;
         --read-timeout) [[ $# -ge 2 ]] || die "--read-timeout needs a value"; read_timeout="$2"; shift 2 ;;
+        --resolve) [[ $# -ge 2 ]] || die "--resolve needs a value"; resolve="$2"; shift 2 ;;
+        --resolver) [[ $# -ge 2 ]] || die "--resolver needs a value"; resolver="$2"; shift 2 ;;
+        --resolver-valid) [[ $# -ge 2 ]] || die "--resolver-valid needs a value"; resolver_valid="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -48,7 +64,13 @@ done
 
 [[ -n "$prefix" ]] || die "--prefix is required"
 [[ -n "$listen" ]] || die "--listen is required"
-[[ ${#upstreams[@]} -gt 0 ]] || die "at least one --upstream is required"
+if [[ -n "$resolve" ]]; then
+    [[ ${#upstreams[@]} -eq 0 ]] || die "--upstream and --resolve exclude each other"
+    mode=resolve
+else
+    [[ ${#upstreams[@]} -gt 0 ]] || die "at least one --upstream (or --resolve) is required"
+    mode=static
+fi
 [[ -f "$template" ]] || die "template not found: $template"
 
 # --listen: host:port, the one address nginx listens on.
@@ -67,10 +89,17 @@ esac
 [[ "$keepalive" =~ ^[1-9][0-9]*$ ]] || die "--keepalive must be a positive integer"
 [[ "$nginx_workers" =~ ^([1-9][0-9]*|auto)$ ]] || die "--nginx-workers must be a positive integer or auto"
 [[ "$read_timeout" =~ ^[1-9][0-9]*(ms|s|m|h)?$ ]] || die "--read-timeout must be an nginx time such as 60s"
+[[ "$resolver_valid" =~ ^[1-9][0-9]*(s|m|h)?$ ]] || die "--resolver-valid must be an nginx time such as 5s"
+[[ "$resolver" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3}|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?$ ]] ||
+    die "--resolver must be an IP address with an optional :port, got '$resolver'"
+if [[ $mode == resolve ]]; then
+    [[ "$resolve" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9]{1,5})$ ]] ||
+        die "--resolve must be HOST:PORT (e.g. invsys:9000), got '$resolve'"
+fi
 
 # --upstream: unix:PATH (made absolute) or HOST:PORT.
 servers=""
-for upstream in "${upstreams[@]}"; do
+for upstream in ${upstreams[@]+"${upstreams[@]}"}; do
     if [[ "$upstream" == unix:* ]]; then
         path="${upstream#unix:}"
         [[ -n "$path" ]] || die "--upstream unix: needs a path"
@@ -97,6 +126,31 @@ if [[ "$(id -u)" == 0 ]]; then
 fi
 
 conf="$(<"$template")"
+
+# Keep the template's sections for this mode (see its header), drop the other's.
+kept=""
+section=""
+while IFS= read -r line; do
+    case "$line" in
+        @@IF_STATIC@@|@@IF_RESOLVE@@)
+            [[ -z "$section" ]] || die "template: $line inside another section"
+            section="$line"
+            continue ;;
+        @@ENDIF@@)
+            [[ -n "$section" ]] || die "template: @@ENDIF@@ without a section"
+            section=""
+            continue ;;
+    esac
+    case "$section" in
+        "") ;;
+        @@IF_STATIC@@) [[ $mode == static ]] || continue ;;
+        @@IF_RESOLVE@@) [[ $mode == resolve ]] || continue ;;
+    esac
+    kept+="$line"$'\n'
+done <<<"$conf"
+[[ -z "$section" ]] || die "template: $section is never closed"
+conf="${kept%$'\n'}"
+
 conf="${conf//@@USER_DIRECTIVE@@/$user_directive}"
 conf="${conf//@@NGINX_WORKERS@@/$nginx_workers}"
 conf="${conf//@@PREFIX@@/$prefix}"
@@ -104,6 +158,9 @@ conf="${conf//@@LISTEN@@/$listen}"
 conf="${conf//@@UPSTREAM_SERVERS@@/$servers}"
 conf="${conf//@@KEEPALIVE@@/$keepalive}"
 conf="${conf//@@READ_TIMEOUT@@/$read_timeout}"
+conf="${conf//@@RESOLVE_UPSTREAM@@/$resolve}"
+conf="${conf//@@RESOLVER@@/$resolver}"
+conf="${conf//@@RESOLVER_VALID@@/$resolver_valid}"
 if [[ "$conf" == *@@*@@* ]]; then
     die "template has a placeholder this script does not know: $(grep -o '@@[A-Z_]*@@' <<<"$conf" | head -1)"
 fi

@@ -25,6 +25,7 @@ packages=(
     libsoci-dev libsqlite3-dev libpq-dev rapidjson-dev
     libboost-dev libboost-filesystem-dev
     catch2 python3 curl sqlite3 wrk
+    docker-compose libfcgi-bin
 )
 
 missing=()

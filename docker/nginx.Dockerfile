@@ -1,0 +1,44 @@
+# The invsys gateway: Debian 12's nginx 1.22 with nginx/invsys.conf.template,
+# rendered at each start by docker/nginx-entrypoint.sh for the compose
+# network (`--resolve invsys:9000` through Docker's DNS). Build context: the
+# repository root
+#   docker build -f docker/nginx.Dockerfile -t invsys/gateway:local .
+# One stage: nothing is compiled. The files keep the repository's layout
+# under /usr/local/share/invsys-gateway, so the entrypoint finds the render
+# script and the template as it does in a checkout.
+
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        nginx curl \
+    && rm -rf /var/lib/apt/lists/*
+
+COPY nginx/invsys.conf.template /usr/local/share/invsys-gateway/nginx/invsys.conf.template
+COPY scripts/render-nginx-conf.sh /usr/local/share/invsys-gateway/scripts/render-nginx-conf.sh
+COPY docker/nginx-entrypoint.sh /usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh
+
+# The prefix belongs to the unprivileged www-data (nginx runs as it, master
+# included: no `user` directive, port 8080). The logs go to the container's
+# stdout and stderr (`docker compose logs nginx`).
+RUN chmod 0755 /usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh \
+        /usr/local/share/invsys-gateway/scripts/render-nginx-conf.sh \
+    && chmod 0644 /usr/local/share/invsys-gateway/nginx/invsys.conf.template \
+    && mkdir -p /var/lib/invsys-gateway/logs /var/lib/invsys-gateway/tmp \
+    && ln -sf /dev/stdout /var/lib/invsys-gateway/logs/access.log \
+    && ln -sf /dev/stderr /var/lib/invsys-gateway/logs/error.log \
+    && chown -R www-data:www-data /var/lib/invsys-gateway
+
+USER www-data:www-data
+# The rendered configuration must pass `nginx -t` as the user it runs as
+# (in a scratch prefix: the real one logs to the container's stdio).
+RUN GATEWAY_PREFIX=/tmp/gateway-check \
+        /usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh \
+        nginx -t -q -p /tmp/gateway-check/ -c /tmp/gateway-check/nginx.conf -e stderr \
+    && rm -rf /tmp/gateway-check
+
+EXPOSE 8080
+STOPSIGNAL SIGQUIT
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["curl", "-fsS", "-o", "/dev/null", "--max-time", "4", "http://127.0.0.1:8080/api/health"]
+ENTRYPOINT ["/usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh"]
