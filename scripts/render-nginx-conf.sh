@@ -3,7 +3,8 @@
 #
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 127.0.0.1:8080 \
 #       --upstream unix:/abs/invsys.sock|127.0.0.1:9000 [--upstream ...] \
-#       [--keepalive N] [--nginx-workers N] [--read-timeout 60s]
+#       [--keepalive N] [--nginx-workers N] [--read-timeout 60s] \
+#       [--server-include FILE ...]
 #
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 0.0.0.0:8080 \
 #       --resolve invsys:9000 [--resolver 127.0.0.11] [--resolver-valid 5s] \
@@ -18,6 +19,9 @@
 # Docker's embedded DNS), answers kept --resolver-valid long, requests
 # spread over every address it has; no keep-alive (--keepalive is unused).
 #
+# --server-include FILE (repeatable) includes FILE inside the server block,
+# e.g. the benchmark's constant-body location.
+#
 # Run as root, the conf gets `user nobody nogroup;`: the nginx workers then
 # run as nobody, so the FastCGI unix socket must be reachable by group
 # nogroup (invsys-fcgi: socket_group = nogroup) and every directory above it
@@ -28,7 +32,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 template="$here/../nginx/invsys.conf.template"
 
 usage() {
-    sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -45,6 +49,7 @@ read_timeout=60s
 resolve=""
 resolver=127.0.0.11
 resolver_valid=5s
+server_includes=()
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -57,6 +62,7 @@ while [[ $# -gt 0 ]]; do
         --resolve) [[ $# -ge 2 ]] || die "--resolve needs a value"; resolve="$2"; shift 2 ;;
         --resolver) [[ $# -ge 2 ]] || die "--resolver needs a value"; resolver="$2"; shift 2 ;;
         --resolver-valid) [[ $# -ge 2 ]] || die "--resolver-valid needs a value"; resolver_valid="$2"; shift 2 ;;
+        --server-include) [[ $# -ge 2 ]] || die "--server-include needs a value"; server_includes+=("$2"); shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -114,6 +120,15 @@ for upstream in ${upstreams[@]+"${upstreams[@]}"}; do
 done
 servers="${servers%$'\n'}"
 
+includes=""
+for file in ${server_includes[@]+"${server_includes[@]}"}; do
+    [[ -f "$file" ]] || die "--server-include: no such file: $file"
+    file="$(cd "$(dirname "$file")" && pwd)/$(basename "$file")"
+    [[ "$file" != *[[:space:]\;\{\}\'\"]* ]] || die "--server-include path has characters nginx cannot take: $file"
+    includes+="        include $file;"$'\n'
+done
+includes="${includes%$'\n'}"
+
 mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 [[ "$prefix" != *[[:space:]\;\{\}\'\"]* ]] || die "--prefix has characters nginx cannot take: $prefix"
@@ -161,6 +176,7 @@ conf="${conf//@@READ_TIMEOUT@@/$read_timeout}"
 conf="${conf//@@RESOLVE_UPSTREAM@@/$resolve}"
 conf="${conf//@@RESOLVER@@/$resolver}"
 conf="${conf//@@RESOLVER_VALID@@/$resolver_valid}"
+conf="${conf//@@SERVER_INCLUDES@@/$includes}"
 if [[ "$conf" == *@@*@@* ]]; then
     die "template has a placeholder this script does not know: $(grep -o '@@[A-Z_]*@@' <<<"$conf" | head -1)"
 fi
