@@ -1,7 +1,7 @@
 // The FastCGI listening socket, bound from config.listen.
 //
-// In a single-process server main() binds it; in the pool the master binds
-// it once and every worker inherits the fd. Workers never bind.
+// The pool's master binds it once and every worker inherits the fd.
+// Workers never bind.
 #pragma once
 
 #include <sys/types.h>
@@ -29,9 +29,10 @@ struct listen_socket {
 // returns an object whose fd is -1.
 listen_socket open_listen_socket(const invsys::config& cfg);
 
-// Stops new connections from queueing on a socket this process owns, while
-// the fd stays valid (for the single-process server's drain). Never call it
-// on a socket shared with other processes: it would stop them too.
+// Stops new connections from queueing on the socket, while the fd stays
+// valid and (for a unix socket) the connections already queued can still be
+// accepted. It acts on the socket itself, in every process that holds it:
+// only for the pool's final stop, never while workers go on serving.
 void refuse_new_connections(const listen_socket& socket) noexcept;
 
 // Closes the fd and removes the unix socket file if it is still the one

@@ -1,5 +1,6 @@
-// invsys-fcgi: the FastCGI server of invsys (one process, cfg.threads
-// threads). The pool's master will sit here later and fork run_worker().
+// invsys-fcgi: the FastCGI server of invsys — a master process and its
+// pool of workers (master.hpp), or, with --check, a one-shot check of the
+// configuration, the plugins and the database (also what a reload runs).
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,9 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "listen_socket.hpp"
-#include "signals.hpp"
-#include "worker.hpp"
+#include "master.hpp"
 
 namespace {
 
@@ -21,7 +20,12 @@ constexpr const char* usage =
     "usage: invsys-fcgi [--config FILE] [--check]\n"
     "\n"
     "Serves the invsys API over FastCGI on the socket named by the config's\n"
-    "`listen` key, until SIGTERM or SIGINT (graceful: requests in flight finish).\n"
+    "`listen` key: a master process binds it and runs `workers` worker\n"
+    "processes of `threads` threads each.\n"
+    "  SIGHUP                   reload: read the config again, check it and the\n"
+    "                           plugins in a child, then replace the workers\n"
+    "                           (kept as they are if the check fails)\n"
+    "  SIGTERM, SIGQUIT, SIGINT stop gracefully: requests in flight finish\n"
     "\n"
     "  --config FILE  the configuration file (default: $INVSYS_CONFIG, else none:\n"
     "                 built-in defaults); INVSYS_<KEY> variables override it\n"
@@ -97,26 +101,6 @@ int check(const invsys::config& cfg) {
     }
 }
 
-int serve(const invsys::config& cfg) {
-    using namespace invsys::fcgi;
-    if (!ignore_sigpipe()) return 1;
-    const int stop_fd = install_stop_signals();
-    if (stop_fd < 0) return 1;
-
-    listen_socket socket = open_listen_socket(cfg);
-    if (socket.fd < 0) return 1;
-
-    worker_options options;
-    options.stop_fd = stop_fd;
-    // One process owns this socket: refuse connections during the drain
-    // rather than let them queue until we are gone.
-    options.on_stop = [&socket] { refuse_new_connections(socket); };
-    options.drain_backlog = true;
-    const int rc = run_worker(cfg, socket.fd, options);
-    close_listen_socket(socket);
-    return rc;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,5 +117,5 @@ int main(int argc, char** argv) {
     invsys::log_level level;
     if (invsys::parse_log_level(cfg.log_level, level)) invsys::set_log_level(level);
 
-    return args.check ? check(cfg) : serve(cfg);
+    return args.check ? check(cfg) : invsys::fcgi::run_master(cfg, args.config_path);
 }

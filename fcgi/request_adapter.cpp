@@ -1,7 +1,10 @@
 #include "request_adapter.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <string_view>
@@ -130,6 +133,78 @@ bool write_response(FCGX_Request& request, const invsys::http_response& response
         offset += static_cast<std::size_t>(n);
     }
     return true;
+}
+
+namespace {
+
+constexpr unsigned char fcgi_version = 1;
+constexpr unsigned char fcgi_end_request = 3;
+constexpr unsigned char fcgi_stdout = 6;
+constexpr unsigned char fcgi_stderr = 7;
+constexpr std::size_t fcgi_max_content = 65535;
+
+void append_record_header(std::string& out, unsigned char type, int request_id,
+                          std::size_t content_length) {
+    const unsigned char header[8] = {fcgi_version,
+                                     type,
+                                     static_cast<unsigned char>((request_id >> 8) & 0xff),
+                                     static_cast<unsigned char>(request_id & 0xff),
+                                     static_cast<unsigned char>((content_length >> 8) & 0xff),
+                                     static_cast<unsigned char>(content_length & 0xff),
+                                     0,
+                                     0};
+    out.append(reinterpret_cast<const char*>(header), sizeof header);
+}
+
+bool write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+}  // namespace
+
+bool write_last_response(FCGX_Request& request, const invsys::http_response& response) {
+    const std::string text = format_response(response);
+    std::string records;
+    records.reserve(text.size() + (text.size() / fcgi_max_content + 2) * 8);
+    for (std::size_t offset = 0; offset < text.size(); offset += fcgi_max_content) {
+        const std::size_t n = std::min(fcgi_max_content, text.size() - offset);
+        append_record_header(records, fcgi_stdout, request.requestId, n);
+        records.append(text, offset, n);
+    }
+    append_record_header(records, fcgi_stdout, request.requestId, 0);  // end of stdout
+
+    std::string ending;
+    append_record_header(ending, fcgi_end_request, request.requestId, 8);
+    const int status = request.appStatus;
+    const unsigned char body[8] = {static_cast<unsigned char>((status >> 24) & 0xff),
+                                   static_cast<unsigned char>((status >> 16) & 0xff),
+                                   static_cast<unsigned char>((status >> 8) & 0xff),
+                                   static_cast<unsigned char>(status & 0xff),
+                                   0,  // FCGI_REQUEST_COMPLETE
+                                   0,
+                                   0,
+                                   0};
+    ending.append(reinterpret_cast<const char*>(body), sizeof body);
+    append_record_header(ending, fcgi_stderr, request.requestId, 0);
+
+    // Nothing went through libfcgi's output streams, so releasing them
+    // writes nothing; the ending is one small write, which nginx reads
+    // whole.
+    const bool delivered = write_all(request.ipcFd, records.data(), records.size()) &&
+                           write_all(request.ipcFd, ending.data(), ending.size());
+    // close = 1: shutdown(SHUT_WR), then libfcgi reads until nginx closes
+    // its end (at most 2 s), then close().
+    FCGX_Free(&request, 1);
+    return delivered;
 }
 
 const char* reason_phrase(int status) noexcept {

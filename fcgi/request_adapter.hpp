@@ -38,6 +38,16 @@ std::string format_response(const invsys::http_response& response);
 // peer is gone.
 bool write_response(FCGX_Request& request, const invsys::http_response& response);
 
+// Writes the response as the last one on its connection and closes the
+// connection (the request's streams are released: no FCGX_Finish_r after
+// it). The FCGI_END_REQUEST record goes out in one write together with an
+// empty FCGI_STDERR record after it: nginx keeps an upstream connection
+// for reuse only when FCGI_END_REQUEST ends what it read, so it closes this
+// one itself instead of sending another request on it — which closing it
+// from our side could never rule out (nginx may be writing that request at
+// the very moment). False when the peer is gone; closed either way.
+bool write_last_response(FCGX_Request& request, const invsys::http_response& response);
+
 // "Created" for 201; "Unknown" for a code without a standard phrase.
 const char* reason_phrase(int status) noexcept;
 

@@ -13,8 +13,13 @@
 // - FCGX_Finish_r() closes the connection when keepConnection is 0 (set
 //   from FCGI_KEEP_CONN in FCGI_BEGIN_REQUEST) or a stream failed. Before
 //   FCGX_Accept_r on a connection we accepted ourselves, keepConnection
-//   must be 1, or that leading FCGX_Finish_r closes it; during a stop we
-//   set it to 0 after the response so the connection closes.
+//   must be 1, or that leading FCGX_Finish_r closes it.
+// - During a stop a kept-alive connection is never closed under nginx,
+//   which may be sending the next request on it at that very moment (a
+//   POST lost that way is not retried): the response to the next request
+//   on it is written by write_last_response, after which nginx closes it.
+//   Idle ones are left to nginx's keepalive_timeout, or cut at the
+//   shutdown timeout.
 // - libfcgi's read() does not retry EINTR (it becomes a broken request):
 //   request threads block every signal.
 // ipcFd and keepConnection sit below fcgiapp.h's "don't use" line; they
@@ -50,7 +55,6 @@
 #include <vector>
 
 #include "request_adapter.hpp"
-#include "signals.hpp"
 #include "sys_error.hpp"
 
 namespace invsys::fcgi {
@@ -114,7 +118,7 @@ class worker {
           listen_fd_(listen_fd),
           service_(service),
           max_requests_(options.max_requests),
-          drain_backlog_(options.drain_backlog) {
+          observer_(options.observer) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
         if (::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
@@ -125,13 +129,11 @@ class worker {
     int self_stop_fd() const noexcept { return self_stop_.fd(); }
     unsigned long served() const noexcept { return served_.load(); }
 
-    void serve(connection_slot& slot) noexcept;
+    void serve(unsigned thread, connection_slot& slot) noexcept;
 
-    // Before on_stop: errors on the listening socket are expected from now.
-    void listener_closing() noexcept { listener_closing_.store(true); }
-
-    void begin_stop(std::chrono::seconds timeout) {
+    void begin_stop(std::chrono::seconds timeout, bool drain_backlog) {
         deadline_.store((steady::now() + timeout).time_since_epoch().count());
+        drain_backlog_.store(drain_backlog);
         stopping_.store(true);
         wake_.signal();
     }
@@ -162,7 +164,7 @@ class worker {
     int accept_connection();
     int accept_queued();
     bool wait_for_request(int fd);
-    void handle(FCGX_Request& request);
+    bool handle(unsigned thread, FCGX_Request& request);
     void thread_finished() {
         std::lock_guard lock(mutex_);
         --running_;
@@ -174,13 +176,13 @@ class worker {
     const int listen_fd_;
     invsys::service& service_;
     const unsigned max_requests_;
-    const bool drain_backlog_;
+    worker_observer* const observer_;
     bool tcp_ = false;
 
     event_fd wake_;       // stop requested: every poll in every thread returns
     event_fd self_stop_;  // max_requests reached: tells run_worker to stop
     std::atomic<bool> stopping_{false};
-    std::atomic<bool> listener_closing_{false};
+    std::atomic<bool> drain_backlog_{false};
     std::atomic<steady::rep> deadline_{0};
     std::atomic<unsigned long> served_{0};
     std::atomic<long> last_accept_error_log_{0};
@@ -206,11 +208,6 @@ int worker::accept_connection() {
         return -1;
     }
     if (stopping()) return -1;
-    if (listener_closing_.load()) {
-        // on_stop is shutting the listener down; the stop flag follows.
-        std::this_thread::sleep_for(1ms);
-        return -1;
-    }
     if (!(fds[0].revents & POLLIN)) {
         if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))
             back_off_after("poll on the listening socket", EINVAL);
@@ -227,8 +224,14 @@ int worker::accept_connection() {
             case EPROTO:
             case EPERM:
                 return -1;
+            case EINVAL: {
+                // Shut down to new connections: the pool's final stop,
+                // whose stop request reaches this process a moment later.
+                pollfd wake{wake_.fd(), POLLIN, 0};
+                ::poll(&wake, 1, 100);
+                return -1;
+            }
             default:
-                if (listener_closing_.load()) return -1;
                 back_off_after("accept", errno);
                 return -1;
         }
@@ -269,8 +272,23 @@ bool worker::wait_for_request(int fd) {
     }
 }
 
-void worker::handle(FCGX_Request& request) {
+// Returns true when it has closed the connection itself (its last response
+// while stopping).
+bool worker::handle(unsigned thread, FCGX_Request& request) {
     const auto started = steady::now();
+    if (observer_ != nullptr) {
+        const char* method = FCGX_GetParam("REQUEST_METHOD", request.envp);
+        const char* uri = FCGX_GetParam("REQUEST_URI", request.envp);
+        observer_->request_started(thread, method ? method : "", uri ? uri : "");
+    }
+    // Whatever way handle() leaves, the request is over for the observer.
+    struct finished_guard {
+        worker_observer* observer;
+        unsigned thread;
+        ~finished_guard() {
+            if (observer != nullptr) observer->request_finished(thread);
+        }
+    } finished{observer_, thread};
     invsys::http_request http_request;
     invsys::http_response response;
     try {
@@ -279,7 +297,7 @@ void worker::handle(FCGX_Request& request) {
                 log_warn("request dropped: " + http_request.method + " " + http_request.path +
                          ": the connection broke while reading the body");
                 request.keepConnection = 0;
-                return;
+                return false;
             case read_outcome::over_limit_undrained:
                 request.keepConnection = 0;
                 break;
@@ -293,7 +311,12 @@ void worker::handle(FCGX_Request& request) {
                   http_request.path + ": " + e.what());
         response = internal_error_response();
     }
-    if (!write_response(request, response)) {
+    // Stopping: the last response on a kept-alive connection makes nginx
+    // close it (see write_last_response); we must not close it under nginx.
+    const bool last = stopping() && request.keepConnection;
+    const bool delivered =
+        last ? write_last_response(request, response) : write_response(request, response);
+    if (!delivered) {
         log_debug("response not delivered: " + http_request.method + " " + http_request.path +
                   ": the connection is gone");
         request.keepConnection = 0;
@@ -307,9 +330,10 @@ void worker::handle(FCGX_Request& request) {
     }
     const unsigned long count = served_.fetch_add(1) + 1;
     if (max_requests_ != 0 && count == max_requests_) self_stop_.signal();
+    return last;
 }
 
-void worker::serve(connection_slot& slot) noexcept {
+void worker::serve(unsigned thread, connection_slot& slot) noexcept {
     FCGX_Request request;
     FCGX_InitRequest(&request, -1, 0);
     try {
@@ -322,7 +346,7 @@ void worker::serve(connection_slot& slot) noexcept {
                 } else {
                     // Connections nginx queued before the socket was closed
                     // to new ones carry requests that must not be lost.
-                    if (drain_backlog_) fd = accept_queued();
+                    if (drain_backlog_.load()) fd = accept_queued();
                     if (fd < 0) break;
                 }
                 request.ipcFd = fd;
@@ -339,9 +363,9 @@ void worker::serve(connection_slot& slot) noexcept {
                 slot.set(request.ipcFd);
                 continue;
             }
-            handle(request);
-            if (stopping()) request.keepConnection = 0;
-            FCGX_Finish_r(&request);
+            // A response written the usual way while the stop began leaves
+            // the connection open: the next request on it is the last.
+            if (!handle(thread, request)) FCGX_Finish_r(&request);
             slot.set(request.ipcFd);
         }
     } catch (const std::exception& e) {
@@ -366,25 +390,23 @@ std::string join(const std::vector<std::string>& parts, const char* separator) {
     return out;
 }
 
+struct stop_cause {
+    bool recycling = false;
+    std::string text;
+};
+
 // Waits for the stop fd (readable or hung up) or the worker's own stop.
-// Returns a description of why.
-std::string wait_for_stop(int stop_fd, const worker& w) {
+stop_cause wait_for_stop(int stop_fd, const worker& w) {
     for (;;) {
         pollfd fds[2] = {{stop_fd, POLLIN, 0}, {w.self_stop_fd(), POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
             log_error("poll on the stop fd failed: " + errno_text(errno) + "; stopping");
-            return "poll failed";
+            return {false, "poll failed"};
         }
         if (fds[1].revents != 0)
-            return "recycling after " + std::to_string(w.served()) + " requests";
-        if (fds[0].revents != 0) {
-            const int signo = last_stop_signal();
-            if (signo == 0) return "stop requested";
-            const char* abbreviation = ::sigabbrev_np(signo);
-            return abbreviation ? std::string("SIG") + abbreviation
-                                : "signal " + std::to_string(signo);
-        }
+            return {true, "recycling after " + std::to_string(w.served()) + " requests"};
+        if (fds[0].revents != 0) return {false, "stop requested"};
     }
 }
 
@@ -428,10 +450,10 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
                 w.thread_started();
                 connection_slot& slot = *slots.back();
                 try {
-                    threads.emplace_back([&w, &slot] { w.serve(slot); });
+                    threads.emplace_back([&w, &slot, i] { w.serve(i, slot); });
                 } catch (...) {
                     w.thread_not_started();
-                    w.begin_stop(0s);
+                    w.begin_stop(0s, false);
                     throw;
                 }
             }
@@ -446,15 +468,14 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
 
     log_info("invsys-fcgi ready: listen=" + cfg.listen + " threads=" +
              std::to_string(thread_count) + " types=" + join(service->type_names(), ","));
+    if (options.observer != nullptr) options.observer->ready();
 
-    const std::string reason = wait_for_stop(options.stop_fd, w);
-    log_info("invsys-fcgi stopping (" + reason + "): finishing requests in flight, at most " +
+    const stop_cause cause = wait_for_stop(options.stop_fd, w);
+    log_info("invsys-fcgi stopping (" + cause.text + "): finishing requests in flight, at most " +
              std::to_string(cfg.shutdown_timeout_s) + " s");
-    // on_stop first: once a thread sees the stop flag, an empty accept
-    // queue must mean that no connection can arrive any more.
-    w.listener_closing();
-    if (options.on_stop) options.on_stop();
-    w.begin_stop(std::chrono::seconds(cfg.shutdown_timeout_s));
+    if (options.observer != nullptr) options.observer->stopping(cause.recycling, w.served());
+    const bool drain_backlog = options.drain_backlog && options.drain_backlog();
+    w.begin_stop(std::chrono::seconds(cfg.shutdown_timeout_s), drain_backlog);
 
     if (!w.wait_threads(w.deadline())) {
         unsigned open = 0;
@@ -478,14 +499,6 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
     service.reset();
     log_info("invsys-fcgi stopped: " + std::to_string(served) + " requests served");
     return 0;
-}
-
-int run_worker(const invsys::config& cfg, int listen_fd) {
-    worker_options options;
-    options.stop_fd = stop_signal_fd();
-    if (options.stop_fd < 0)
-        log_warn("no stop signal handler installed: SIGTERM will kill at once");
-    return run_worker(cfg, listen_fd, options);
 }
 
 }  // namespace invsys::fcgi

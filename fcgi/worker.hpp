@@ -1,34 +1,56 @@
 // One worker: the service plus cfg.threads threads serving FastCGI
 // connections accepted from a listening socket someone else bound.
 //
-// This is the entry point a pool master forks around: it binds nothing and
-// installs no signal handler. The caller owns the listening fd and the
+// This is the entry point the pool's master forks around: it binds nothing
+// and installs no signal handler. The caller owns the listening fd and the
 // process's signal dispositions (see signals.hpp; SIGPIPE must already be
 // ignored).
 #pragma once
 
 #include <functional>
 #include <invsys/config.hpp>
+#include <string_view>
 
 namespace invsys::fcgi {
 
+// Told what a worker is doing, for the pool's scoreboard. Every call is
+// noexcept and must be cheap: request_started/request_finished run on the
+// request threads, around every request.
+class worker_observer {
+  public:
+    virtual ~worker_observer() = default;
+    // The service is constructed and the threads are accepting.
+    virtual void ready() noexcept {}
+    // Thread `thread` (0 ≤ thread < cfg.threads, at most one request at a
+    // time each) began a request, whose parameters are read but whose body
+    // may not be; `method` and `uri` are REQUEST_METHOD and REQUEST_URI.
+    virtual void request_started(unsigned /*thread*/, std::string_view /*method*/,
+                                 std::string_view /*uri*/) noexcept {}
+    // That request is answered (or dropped).
+    virtual void request_finished(unsigned /*thread*/) noexcept {}
+    // The stop began: `recycling` when the worker reached max_requests by
+    // itself rather than being told through stop_fd.
+    virtual void stopping(bool /*recycling*/, unsigned long /*served*/) noexcept {}
+};
+
 struct worker_options {
     // Graceful stop starts when this fd becomes readable or hangs up (a
-    // self-pipe fed by signals, or a pipe whose write end the master holds
-    // and closes — which also stops workers whose master died). -1: never.
+    // pipe whose write end the master holds and closes — which also stops
+    // workers whose master died). -1: never.
     int stop_fd = -1;
     // Stop by itself after serving this many requests (0: never); for a
     // pool that recycles workers. The exit code is still 0.
     unsigned max_requests = 0;
-    // Called once, on the main thread, when the stop begins and before the
-    // threads learn of it — e.g. to refuse new connections on a socket this
-    // process alone owns (refuse_new_connections).
-    std::function<void()> on_stop;
-    // While stopping, still accept the connections already queued on the
-    // listening socket (and answer their request) until none is left. Only
-    // for a socket that on_stop closed to new connections and no other
-    // process accepts from; a pool's workers leave the queue to the others.
-    bool drain_backlog = false;
+    // Asked once, on the main thread, when the stop begins and before the
+    // threads learn of it: true to still accept the connections already
+    // queued on the listening socket (and answer their request) until none
+    // is left. Only when nobody will accept from that socket any more and
+    // it was closed to new connections before the stop began (the pool's
+    // final stop); never when other workers go on serving from it. Empty:
+    // false.
+    std::function<bool()> drain_backlog;
+    // Not owned; must outlive run_worker. nullptr: nobody is told.
+    worker_observer* observer = nullptr;
 };
 
 // Constructs invsys::service (plugins, database, migrations) and serves
@@ -42,9 +64,5 @@ struct worker_options {
 // running shutdown_timeout_s (+ 2 s of grace) after the stop, the process
 // ends with _exit(1): the service cannot be destroyed under them.
 int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& options);
-
-// As above, stopping on SIGTERM/SIGINT through install_stop_signals(),
-// which the caller must have called.
-int run_worker(const invsys::config& cfg, int listen_fd);
 
 }  // namespace invsys::fcgi

@@ -239,6 +239,119 @@ def _stop_process(proc, sig, timeout):
     return proc.returncode, leftover
 
 
+# --------------------------------------------------------------------------- processes of the pool
+
+def proc_stat(pid):
+    """{"state", "ppid", "pgid", "starttime"} of a process from /proc/<pid>/stat, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    # cutime cstime priority nice num_threads itrealvalue starttime …
+    rest = stat[stat.rfind(")") + 2:].split()
+    if len(rest) < 20:
+        return None
+    return {"state": rest[0], "ppid": int(rest[1]), "pgid": int(rest[2]), "starttime": int(rest[19])}
+
+
+def is_running(pid):
+    """True while pid exists and is not a zombie."""
+    st = proc_stat(pid)
+    return st is not None and st["state"] not in ("Z", "X")
+
+
+def children_of(pid):
+    """The running (not zombie) processes whose parent is pid, as a set of pids."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        st = proc_stat(entry)
+        if st is not None and st["ppid"] == pid and st["state"] not in ("Z", "X"):
+            found.add(int(entry))
+    return found
+
+
+def proc_identity(pid):
+    """(pid, start time): tells a process apart from a later one that reuses its pid."""
+    st = proc_stat(pid)
+    return None if st is None else (pid, st["starttime"])
+
+
+def proc_maps(pid):
+    """The text of /proc/<pid>/maps ("" when the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def proc_thread_count(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
+def proc_io(pid):
+    """/proc/<pid>/io as a dict of ints (rchar, wchar, syscr, …); {} when gone."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            return {k.strip(): int(v) for k, v in (line.split(":", 1) for line in f if ":" in line)}
+    except OSError:
+        return {}
+
+
+def proc_socket_inodes(pid):
+    """The inodes of the sockets open in pid (from the /proc/<pid>/fd links)."""
+    inodes = set()
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except OSError:
+            continue
+        m = re.match(r"^socket:\[(\d+)\]$", target)
+        if m:
+            inodes.add(int(m.group(1)))
+    return inodes
+
+
+def unix_listening_inodes(path):
+    """The inodes of the listening unix sockets bound to path (from /proc/net/unix)."""
+    inodes = set()
+    try:
+        with open("/proc/net/unix") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return inodes
+    for line in lines:
+        # Num RefCount Protocol Flags Type St Inode Path
+        parts = line.split(None, 7)
+        if len(parts) == 8 and parts[7] == path and int(parts[3], 16) & 0x10000:  # __SO_ACCEPTCON
+            inodes.add(int(parts[6]))
+    return inodes
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    """Calls predicate until it returns something true (returned) or timeout passes (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
 # --------------------------------------------------------------------------- HTTP
 
 class Response:
@@ -421,21 +534,22 @@ class Fcgi:
         self.leftover = []
 
     def write_config(self):
-        lines = [
-            "# written by tests/integration/harness.py",
-            f"database = {self.database}",
-            f"plugin_dir = {self.plugin_dir}",
-            f"listen = {self.listen}",
-            f"threads = {self.threads}",
-            "shutdown_timeout_s = 10",
-            "log_level = info",
-        ]
+        # A key may appear once: extra_config replaces a default of the same name.
+        settings = {
+            "database": self.database,
+            "plugin_dir": self.plugin_dir,
+            "listen": self.listen,
+            "threads": self.threads,
+            "shutdown_timeout_s": 10,
+            "log_level": "info",
+        }
         if self.workers is not None:
-            lines.append(f"workers = {self.workers}")
+            settings["workers"] = self.workers
         if SOCKET_GROUP:
-            lines.append(f"socket_group = {SOCKET_GROUP}")
-        for k, v in self.extra_config.items():
-            lines.append(f"{k} = {v}")
+            settings["socket_group"] = SOCKET_GROUP
+        settings.update(self.extra_config)
+        lines = ["# written by tests/integration/harness.py"]
+        lines += [f"{k} = {v}" for k, v in settings.items()]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -484,6 +598,59 @@ class Fcgi:
 
     def log_tail(self, lines=40):
         return tail(self.log_path, lines)
+
+    def log_size(self):
+        """The log's current length in bytes: an offset for log_since()."""
+        try:
+            return os.path.getsize(self.log_path)
+        except OSError:
+            return 0
+
+    def log_since(self, offset):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    # -- the pool
+
+    @property
+    def master_pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    def send_signal(self, sig):
+        """Signals the master process."""
+        self.proc.send_signal(sig)
+
+    def worker_pids(self):
+        """The running child processes of the master (its workers, and a reload's check child
+        while one runs)."""
+        if not self.alive():
+            return set()
+        return children_of(self.proc.pid)
+
+    def wait_workers(self, count, timeout=10.0, exclude=(), stable_s=0.5):
+        """Waits until the master has exactly `count` children, none of them in `exclude`, and
+        that set has not changed for stable_s. Returns the set; raises HarnessError on timeout."""
+        exclude = set(exclude)
+        deadline = time.monotonic() + timeout
+        last, since = None, time.monotonic()
+        while True:
+            now = time.monotonic()
+            if not self.alive():
+                raise HarnessError(f"invsys-fcgi exited ({self.proc.returncode}) while waiting for "
+                                   f"{count} workers\n{self.log_tail()}")
+            pids = self.worker_pids()
+            if pids != last:
+                last, since = pids, now
+            if len(pids) == count and not (pids & exclude) and now - since >= stable_s:
+                return pids
+            if now >= deadline:
+                raise HarnessError(f"expected {count} workers (none of {sorted(exclude)}) within {timeout} s, "
+                                   f"have {sorted(pids)}\n{self.log_tail()}")
+            time.sleep(0.05)
 
 
 class Nginx:
@@ -627,6 +794,13 @@ class Stack:
         os.chmod(dst, 0o755)
         return dst
 
+    def remove_plugin(self, name):
+        """Removes a file from the plugin directory (by base name)."""
+        os.remove(os.path.join(self.plugin_dir, os.path.basename(name)))
+
+    def plugin_files(self):
+        return sorted(os.listdir(self.plugin_dir))
+
     def start(self):
         try:
             self.fcgi.start()
@@ -711,6 +885,128 @@ class Stack:
             sys.stderr.write(f"[harness] kept {self.root}\n")
             return
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- background load
+
+HOUR_US = 3600 * 1_000_000
+
+
+class BookingLoad:
+    """A bounded background load of bookings through the gateway.
+
+    `clients` threads each POST, one after the other on a new connection every time and pausing
+    pause_s after each answer (to leave the machine some room), a booking of a one-hour interval
+    to one of `targets` ((collection, resource id) pairs). Every interval is disjoint from every
+    other request's, so a correct service answers each with 201 (never 409). Runs until stop(), max_seconds or max_requests (whichever comes first). Every outcome
+    is kept in `results` (dicts: client, seq, collection, rid, from_us, to_us, status — None when
+    the request failed without an HTTP answer —, content_type, body — parsed JSON or None —,
+    text, error, start and end — time.monotonic() —, elapsed)."""
+
+    def __init__(self, port, targets, clients=4, max_seconds=10.0, max_requests=5000, timeout=10.0,
+                 base_us=None, pause_s=0.02):
+        if not targets:
+            raise HarnessError("BookingLoad needs at least one target")
+        self.port = port
+        self.targets = list(targets)
+        self.clients = clients
+        self.max_seconds = max_seconds
+        self.max_requests = max_requests
+        self.timeout = timeout
+        # Far in the future, and a region no other test in a stack is likely to use.
+        self.base_us = base_us if base_us is not None else utc_us(2100, 1, 1)
+        self.pause_s = pause_s
+        self.results = []
+        self._lock = threading.Lock()
+        self._issued = 0
+        self._stop = threading.Event()
+        self._threads = []
+        self.started_at = None
+
+    def _next_seq(self):
+        with self._lock:
+            if self._issued >= self.max_requests:
+                return None
+            self._issued += 1
+            return self._issued - 1
+
+    def _run(self, client):
+        deadline = self.started_at + self.max_seconds
+        k = 0
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            seq = self._next_seq()
+            if seq is None:
+                break
+            collection, rid = self.targets[(client + k) % len(self.targets)]
+            k += 1
+            frm = self.base_us + seq * HOUR_US   # seq is unique: intervals never overlap
+            to = frm + HOUR_US
+            path = f"/api/{collection}/{rid}/allocations"
+            payload = {"from_datetime": iso(frm), "to_datetime": iso(to), "allocation_type": "booking",
+                       "description": f"load {client}/{seq}"}
+            rec = {"client": client, "seq": seq, "collection": collection, "rid": rid, "from_us": frm,
+                   "to_us": to, "status": None, "content_type": None, "body": None, "text": "",
+                   "error": None, "start": time.monotonic()}
+            try:
+                r = http_request(self.port, "POST", path, json=payload, timeout=self.timeout)
+                rec["status"] = r.status
+                rec["content_type"] = r.content_type
+                rec["text"] = r.text[:2000]
+                try:
+                    rec["body"] = _json.loads(r.body.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError):
+                    rec["body"] = None
+            except Exception as e:  # a timeout (a hang) or a broken connection: kept, never swallowed
+                rec["error"] = repr(e)
+            rec["end"] = time.monotonic()
+            rec["elapsed"] = rec["end"] - rec["start"]
+            with self._lock:
+                self.results.append(rec)
+            if self.pause_s:
+                self._stop.wait(self.pause_s)
+
+    def start(self):
+        self.started_at = time.monotonic()
+        for i in range(self.clients):
+            t = threading.Thread(target=self._run, args=(i,), daemon=True, name=f"load-{i}")
+            self._threads.append(t)
+            t.start()
+        return self
+
+    def count(self):
+        with self._lock:
+            return len(self.results)
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.results)
+
+    def wait_count(self, n, timeout):
+        """Waits until at least n requests have finished; returns the count."""
+        wait_until(lambda: self.count() >= n, timeout)
+        return self.count()
+
+    def running(self):
+        return any(t.is_alive() for t in self._threads)
+
+    def stop(self):
+        """Stops issuing requests, waits for those in flight (bounded by their timeout), returns
+        the results sorted by start time."""
+        self._stop.set()
+        deadline = time.monotonic() + self.timeout + 5
+        for t in self._threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+        if self.running():
+            raise HarnessError(f"load clients still running {self.timeout + 5} s after stop()")
+        return sorted(self.snapshot(), key=lambda r: r["start"])
+
+    @staticmethod
+    def statuses(results):
+        counts = {}
+        for r in results:
+            key = r["status"] if r["status"] is not None else "error"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
 
 # --------------------------------------------------------------------------- test base
@@ -903,3 +1199,172 @@ class StackTestCase(ApiAssertions):
         self.assertEqual(location_path(r), f"/api/{collection}/{rid}/allocations/{body['id']}",
                          "Location" + self._context(r))
         return body
+
+
+# --------------------------------------------------------------------------- the worker pool's tests
+
+SLEEPY_MARKER_RE = re.compile(r"^(\d+)-(\d+)-(\d+)$")
+
+
+class PoolTestCase(StackTestCase):
+    """A StackTestCase with helpers for the worker pool: the test-only Sleepy type (its attribute
+    check sleeps `sleep_ms`, announcing each sleep by a marker file that names the worker's pid),
+    background requests, and database checks after crashes."""
+
+    sleepy = False   # add tests/plugins/sleepy and its marker directory before the start
+
+    @classmethod
+    def tearDownClass(cls):
+        # nginx first: its idle kept-alive connections would hold the pool's drain for up to
+        # the upstream keepalive_timeout (5 s).
+        try:
+            cls.stack.nginx.stop()
+        finally:
+            super().tearDownClass()
+
+    @classmethod
+    def prepare_stack(cls, stack):
+        if cls.sleepy:
+            stack.add_plugin(find_test_plugin("sleepy"))
+            cls.marker_dir = mkdir_public(os.path.join(stack.root, "sleepy-markers"))
+            os.chmod(cls.marker_dir, 0o777)
+            stack.fcgi.extra_env["SLEEPY_MARKER_DIR"] = cls.marker_dir
+
+    # -- processes
+
+    @property
+    def fcgi(self):
+        return self.stack.fcgi
+
+    def wait_workers(self, count, timeout=10.0, exclude=(), stable_s=0.5):
+        try:
+            return self.fcgi.wait_workers(count, timeout=timeout, exclude=exclude, stable_s=stable_s)
+        except HarnessError as e:
+            self.fail(str(e))
+
+    def assertGone(self, pids, timeout=10.0, msg=""):
+        """Every pid in pids has exited (or is a zombie) within timeout."""
+        left = wait_until(lambda: not [p for p in pids if is_running(p)], timeout)
+        if not left:
+            self.fail(f"{msg} still running after {timeout} s: {[p for p in pids if is_running(p)]}\n"
+                      + self.stack.log_tails())
+
+    # -- the sleepy type
+
+    def sleepy_markers(self):
+        """[(pid, tid, sleep_ms)] of the sleeps announced and not finished (or cut by a kill)."""
+        found = []
+        try:
+            names = os.listdir(self.marker_dir)
+        except OSError:
+            return found
+        for name in names:
+            m = SLEEPY_MARKER_RE.match(name)
+            if m:
+                found.append(tuple(int(g) for g in m.groups()))
+        return sorted(found)
+
+    def clear_sleepy_markers(self):
+        for name in os.listdir(self.marker_dir):
+            os.remove(os.path.join(self.marker_dir, name))
+
+    def wait_sleeping(self, sleep_ms, count=1, timeout=10.0, among=None):
+        """Waits until `count` sleeps of sleep_ms are announced (by running processes, among the
+        given pids if any); returns their [(pid, tid, ms)]."""
+        def sleeping():
+            found = [m for m in self.sleepy_markers()
+                     if m[2] == sleep_ms and is_running(m[0]) and (among is None or m[0] in among)]
+            return found if len(found) >= count else None
+        found = wait_until(sleeping, timeout)
+        if not found:
+            self.fail(f"{count} sleeps of {sleep_ms} ms not in progress within {timeout} s "
+                      f"(markers: {self.sleepy_markers()})\n" + self.stack.log_tails())
+        return found
+
+    # -- requests in the background
+
+    def request_async(self, method, path, json=None, timeout=HTTP_TIMEOUT_S):
+        """Sends one request from a thread. Returns (thread, result dict); the dict gets status,
+        content_type, body (JSON or None), text, error, start, end, elapsed."""
+        result = {"status": None, "content_type": None, "body": None, "text": "", "error": None}
+        port = self.stack.port
+
+        def run():
+            result["start"] = time.monotonic()
+            try:
+                r = http_request(port, method, path, json=json, timeout=timeout)
+                result["status"], result["content_type"], result["text"] = r.status, r.content_type, r.text
+                try:
+                    result["body"] = r.json()
+                except AssertionError:
+                    result["body"] = None
+            except Exception as e:  # kept, never swallowed
+                result["error"] = repr(e)
+            result["end"] = time.monotonic()
+            result["elapsed"] = result["end"] - result["start"]
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t, result
+
+    def join_all(self, threads, timeout, msg="requests"):
+        deadline = time.monotonic() + timeout
+        for t in threads:
+            t.join(max(0.1, deadline - time.monotonic()))
+        if any(t.is_alive() for t in threads):
+            self.fail(f"{msg}: still waiting for an answer after {timeout} s (a hang)\n" + self.stack.log_tails())
+
+    def assertGatewayProblem502(self, result, msg=""):
+        """An answer made by nginx for a cut-off request: 502 application/problem+json."""
+        ctx = f"{msg} {result}\n" + self.stack.log_tails(20)
+        self.assertIsNone(result.get("error"), ctx)
+        self.assertEqual(result["status"], 502, ctx)
+        self.assertEqual(result["content_type"], "application/problem+json", ctx)
+        self.assertIsInstance(result["body"], dict, ctx)
+        self.assertEqual(result["body"].get("status"), 502, ctx)
+
+    # -- the database
+
+    def overlapping_pairs(self):
+        """Stored allocations of one resource that overlap (must be none)."""
+        return self.stack.query(
+            "SELECT a.id, b.id FROM allocations a JOIN allocations b"
+            " ON a.resource_id = b.resource_id AND a.seq < b.seq"
+            " AND a.from_us < b.to_us AND b.from_us < a.to_us LIMIT 20")
+
+    def assertLoadResults(self, results, allowed=(201,), msg=""):
+        """Every answer's status is in `allowed`, none failed without an answer (a hang or a
+        broken connection), 502s are nginx's problem+json, and every 201 is stored as answered."""
+        counts = BookingLoad.statuses(results)
+        bad = [r for r in results if r["status"] not in allowed]
+        if bad:
+            sample = "\n".join(f"  {r['status']} {r['error'] or ''} after {r['elapsed']:.2f}s: {r['text'][:300]}"
+                               for r in bad[:10])
+            self.fail(f"{msg} statuses {counts}, allowed only {allowed}; e.g.\n{sample}\n" + self.stack.log_tails(30))
+        for r in results:
+            if r["status"] == 502:
+                self.assertEqual(r["content_type"], "application/problem+json", f"{msg} {r}")
+                self.assertIsInstance(r["body"], dict, f"{msg} {r}")
+                self.assertEqual(r["body"].get("status"), 502, f"{msg} {r}")
+        created = [r for r in results if r["status"] == 201]
+        for r in created:
+            self.assertIsInstance(r["body"], dict, f"{msg} 201 without a JSON body: {r}")
+            self.assertIn("id", r["body"], f"{msg} {r}")
+        stored = {}
+        ids = [r["body"]["id"] for r in created]
+        conn = self.stack.db()
+        try:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i:i + 500]
+                rows = conn.execute(
+                    f"SELECT id, resource_id, from_us, to_us FROM allocations WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall()
+                stored.update({row[0]: row[1:] for row in rows})
+        finally:
+            conn.close()
+        missing = [r for r in created if r["body"]["id"] not in stored]
+        self.assertEqual(missing[:5], [], f"{msg} {len(missing)} bookings answered 201 are not in the database")
+        for r in created:
+            self.assertEqual(stored[r["body"]["id"]], (r["rid"], r["from_us"], r["to_us"]),
+                             f"{msg} stored booking differs from the request {r}")
+        return counts
