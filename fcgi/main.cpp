@@ -92,7 +92,11 @@ int check(const invsys::config& cfg) {
                               (types.empty() ? "none" : types) + "); see the lines above");
             return 1;
         }
-        invsys::log_info("invsys-fcgi check passed: database=" + cfg.database +
+        // A PostgreSQL URL may carry a password: log only SQLite paths whole.
+        const std::string database = cfg.database.rfind("sqlite:", 0) == 0
+                                         ? cfg.database
+                                         : cfg.database.substr(0, cfg.database.find(':'));
+        invsys::log_info("invsys-fcgi check passed: database=" + database +
                          " plugin_dir=" + cfg.plugin_dir + " types=" + types);
         return 0;
     } catch (const std::exception& e) {

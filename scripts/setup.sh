@@ -26,6 +26,7 @@ packages=(
     libboost-dev libboost-filesystem-dev
     catch2 python3 curl sqlite3 wrk
     docker-compose libfcgi-bin
+    postgresql postgresql-contrib
 )
 
 missing=()

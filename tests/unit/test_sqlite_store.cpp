@@ -1,22 +1,21 @@
 // The SQLite store against real database files, one fresh temporary
-// directory per test. A second raw sqlite3 connection stands in for other
-// programs touching the same file; a second store object stands in for a
-// second worker process.
-#include <fcntl.h>
+// directory per test: the store contract (store_contract.hpp) and what is
+// SQLite's own (file paths, pragmas, query plans, the write lock). A second
+// raw sqlite3 connection stands in for other programs touching the same
+// file; a second store object stands in for a second worker process.
+#include <signal.h>
 #include <sqlite3.h>
-#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
-#include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "api/api_error.hpp"
@@ -25,8 +24,11 @@
 #include "storage/sqlite_sql.hpp"
 #include "storage/sqlite_store.hpp"
 #include "storage/store.hpp"
+#include "storage/write_lock.hpp"
+#include "store_test_support.hpp"
 
 using namespace invsys;
+using namespace invsys::store_test;
 
 namespace {
 
@@ -44,22 +46,6 @@ struct temp_dir {
     }
     temp_dir(const temp_dir&) = delete;
     temp_dir& operator=(const temp_dir&) = delete;
-};
-
-// A migrated store on a new file.
-struct fresh_store {
-    temp_dir dir;
-    std::string path = (dir.path / "invsys.db").string();
-    std::unique_ptr<store> db;
-    explicit fresh_store(store_options options = {}) {
-        db = store::open("sqlite:" + path, options);
-        db->migrate();
-    }
-    std::unique_ptr<store> another(store_options options = {}) const {
-        auto other = store::open("sqlite:" + path, options);
-        other->migrate();
-        return other;
-    }
 };
 
 // A plain sqlite3 connection, as another program would have.
@@ -99,59 +85,61 @@ struct raw_connection {
     }
 };
 
-std::string next_id(const char* prefix) {
-    static std::atomic<int> counter{0};
-    return std::string(prefix) + "-" + std::to_string(++counter);
-}
+// The contract's fixture: a store on a new file in a new directory.
+struct sqlite_backend {
+    static constexpr const char* name = "sqlite";
 
-resource make_resource(const std::string& type, const std::string& name) {
-    return resource{next_id("res"), type, name, "{}", 1'000'000};
-}
+    temp_dir dir;
+    std::string path = (dir.path / "invsys.db").string();
+    std::unique_ptr<store> db;
 
-allocation make_allocation(const std::string& resource_id, std::int64_t from, std::int64_t to,
-                           const std::string& type = "booking") {
-    allocation a;
-    a.id = next_id("alloc");
-    a.resource_id = resource_id;
-    a.from_us = from;
-    a.to_us = to;
-    a.allocation_type = type;
-    a.created_us = 2'000'000;
-    return a;
-}
-
-// The api_error `f` throws; fails the test when it throws none.
-api_error api_error_from(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const api_error& e) {
-        return e;
+    explicit sqlite_backend(store_options options = {}, bool migrated = true) {
+        if (!migrated) return;
+        db = open(options);
+        db->migrate();
     }
-    FAIL("expected an api_error");
-    return api_error(error_code::internal, "unreachable");
-}
+    std::unique_ptr<store> open(store_options options = {}) const {
+        return store::open("sqlite:" + path, options);
+    }
+    std::unique_ptr<store> another(store_options options = {}) const {
+        auto other = open(options);
+        other->migrate();
+        return other;
+    }
+    long long count_rows(const std::string& table) const {
+        raw_connection raw(path);
+        return std::stoll(raw.rows("SELECT count(*) FROM " + table)[0][0]);
+    }
+    std::vector<std::pair<long long, long long>> recorded_migrations() const {
+        raw_connection raw(path);
+        std::vector<std::pair<long long, long long>> out;
+        for (const auto& row :
+             raw.rows("SELECT version, applied_us FROM schema_migrations ORDER BY version"))
+            out.emplace_back(std::stoll(row[0]), std::stoll(row[1]));
+        return out;
+    }
+    static std::vector<int> migration_versions() {
+        std::vector<int> out;
+        for (const auto& step : sqlite_migrations()) out.push_back(step.version);
+        return out;
+    }
+};
 
-std::vector<std::string> ids_of(const std::vector<allocation>& list) {
-    std::vector<std::string> ids;
-    for (const auto& a : list) ids.push_back(a.id);
-    return ids;
-}
-
-std::vector<std::string> ids_of(const std::vector<resource>& list) {
-    std::vector<std::string> ids;
-    for (const auto& r : list) ids.push_back(r.id);
-    return ids;
-}
-
-constexpr std::int64_t now = 1'000'000;
+// SQLite's own cases use the fixture under this name.
+using fresh_store = sqlite_backend;
 
 }  // namespace
 
+#define INVSYS_STORE_CONTRACT_BACKEND sqlite_backend
+#define INVSYS_STORE_CONTRACT_TAG "[sqlite]"
+#include "store_contract.hpp"
+
 // --- opening and set-up ----------------------------------------------------
 
-TEST_CASE("a URL of another scheme than sqlite: is refused as unsupported", "[store][open]") {
+TEST_CASE("a URL of an unknown scheme is refused as unsupported", "[store][open]") {
     const std::string url =
-        GENERATE(as<std::string>{}, "", "mysql://host/db", "file:/tmp/x.db", "/tmp/x.db", "sqlite");
+        GENERATE(as<std::string>{}, "", "mysql://host/db", "file:/tmp/x.db", "/tmp/x.db", "sqlite",
+                 "postgres:host=/tmp", "pgsql://host/db", "SQLITE:/tmp/x.db");
     CAPTURE(url);
     REQUIRE_THROWS_WITH(store::open(url, {}), Catch::Contains("unsupported database URL"));
 }
@@ -181,57 +169,6 @@ TEST_CASE("database paths with spaces or '=' are opened as given", "[store][open
     CHECK(raw.rows("SELECT count(*) FROM resources")[0][0] == "1");
 }
 
-TEST_CASE("the store names its backend and answers a ping", "[store][open]") {
-    fresh_store s;
-    CHECK(s.db->backend() == "sqlite");
-    CHECK_NOTHROW(s.db->ping());
-}
-
-TEST_CASE("migrations are recorded once and applying them again changes nothing",
-          "[store][migrations]") {
-    fresh_store s;
-    raw_connection raw(s.path);
-    const auto recorded =
-        raw.rows("SELECT version, applied_us FROM schema_migrations ORDER BY version");
-    REQUIRE(recorded.size() == sqlite_migrations().size());
-    for (std::size_t i = 0; i < recorded.size(); ++i) {
-        CHECK(recorded[i][0] == std::to_string(sqlite_migrations()[i].version));
-        CHECK(std::stoll(recorded[i][1]) > 0);
-    }
-
-    s.db->migrate();
-    auto again = s.another();
-    CHECK(raw.rows("SELECT version, applied_us FROM schema_migrations ORDER BY version") ==
-          recorded);
-}
-
-TEST_CASE("two stores migrating one new file at the same time apply each version once",
-          "[store][migrations][concurrency]") {
-    for (int round = 0; round < 5; ++round) {
-        temp_dir dir;
-        const std::string path = (dir.path / "invsys.db").string();
-        std::latch start(2);
-        std::atomic<int> failures{0};
-        auto migrate = [&] {
-            try {
-                start.arrive_and_wait();
-                auto db = store::open("sqlite:" + path, {});
-                db->migrate();
-            } catch (const std::exception& e) {
-                UNSCOPED_INFO(e.what());
-                ++failures;
-            }
-        };
-        std::thread a(migrate), b(migrate);
-        a.join();
-        b.join();
-        REQUIRE(failures == 0);
-        raw_connection raw(path);
-        CHECK(raw.rows("SELECT version FROM schema_migrations").size() ==
-              sqlite_migrations().size());
-    }
-}
-
 TEST_CASE("connections run in WAL mode with synchronous=FULL, foreign keys and the busy timeout",
           "[store][open]") {
     store_options options;
@@ -244,541 +181,6 @@ TEST_CASE("connections run in WAL mode with synchronous=FULL, foreign keys and t
     // WAL is a property of the file: every later opener sees it.
     raw_connection raw(s.path);
     CHECK(raw.rows("PRAGMA journal_mode")[0][0] == "wal");
-}
-
-// --- resources -------------------------------------------------------------
-
-TEST_CASE("a resource can be created, read, renamed and deleted", "[store][resources]") {
-    fresh_store s;
-    resource car = make_resource("Car", "Car1");
-    car.attributes_json = R"({"seats":5})";
-    s.db->insert_resource(car);
-
-    auto found = s.db->find_resource("Car", car.id);
-    REQUIRE(found);
-    CHECK(found->id == car.id);
-    CHECK(found->resource_type == "Car");
-    CHECK(found->name == "Car1");
-    CHECK(found->attributes_json == R"({"seats":5})");
-    CHECK(found->created_us == car.created_us);
-
-    car.name = "Car one";
-    car.attributes_json = "{}";
-    s.db->update_resource(car);
-    found = s.db->find_resource("Car", car.id);
-    REQUIRE(found);
-    CHECK(found->name == "Car one");
-    CHECK(found->attributes_json == "{}");
-    CHECK(found->created_us == car.created_us);
-
-    s.db->delete_resource("Car", car.id, false, now);
-    CHECK_FALSE(s.db->find_resource("Car", car.id));
-}
-
-TEST_CASE("a resource is unknown through another type", "[store][resources]") {
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    CHECK_FALSE(s.db->find_resource("Lorry", car.id));
-    CHECK_FALSE(s.db->find_resource("Car", "no-such-id"));
-    CHECK(api_error_from([&] { s.db->delete_resource("Lorry", car.id, true, now); }).code() ==
-          error_code::not_found);
-    resource as_lorry = car;
-    as_lorry.resource_type = "Lorry";
-    CHECK(api_error_from([&] { s.db->update_resource(as_lorry); }).code() == error_code::not_found);
-    CHECK(s.db->find_resource("Car", car.id));
-}
-
-TEST_CASE("updating or deleting a resource that does not exist is not found",
-          "[store][resources]") {
-    fresh_store s;
-    const resource ghost = make_resource("Car", "Ghost");
-    CHECK(api_error_from([&] { s.db->update_resource(ghost); }).code() == error_code::not_found);
-    CHECK(api_error_from([&] { s.db->delete_resource("Car", ghost.id, false, now); }).code() ==
-          error_code::not_found);
-}
-
-TEST_CASE("a name is unique within its type, exactly and case-sensitively", "[store][resources]") {
-    struct row {
-        const char* type;
-        const char* name;
-        bool conflicts;
-    };
-    const row r = GENERATE(values<row>({
-        {"Car", "Car1", true},
-        {"Lorry", "Car1", false},
-        {"Car", "car1", false},
-        {"Car", "CAR1", false},
-        {"Car", "Car1 ", false},
-        {"Car", " Car1", false},
-        {"Car", "Car2", false},
-    }));
-    CAPTURE(r.type, r.name);
-    fresh_store s;
-    const resource first = make_resource("Car", "Car1");
-    s.db->insert_resource(first);
-    const resource second = make_resource(r.type, r.name);
-    if (r.conflicts) {
-        const api_error e = api_error_from([&] { s.db->insert_resource(second); });
-        CHECK(e.code() == error_code::conflict);
-        CHECK(e.conflicts == std::vector<std::string>{first.id});
-        CHECK(std::string(e.what()) == "a Car named 'Car1' exists already");
-        CHECK_FALSE(s.db->find_resource(r.type, second.id));
-    } else {
-        CHECK_NOTHROW(s.db->insert_resource(second));
-        CHECK(s.db->find_resource(r.type, second.id));
-    }
-}
-
-TEST_CASE("renaming onto a taken name is a conflict naming its holder; keeping one's name is not",
-          "[store][resources]") {
-    fresh_store s;
-    const resource one = make_resource("Car", "One");
-    resource two = make_resource("Car", "Two");
-    s.db->insert_resource(one);
-    s.db->insert_resource(two);
-
-    two.name = "One";
-    const api_error e = api_error_from([&] { s.db->update_resource(two); });
-    CHECK(e.code() == error_code::conflict);
-    CHECK(e.conflicts == std::vector<std::string>{one.id});
-    CHECK(s.db->find_resource("Car", two.id)->name == "Two");
-
-    two.name = "Two";
-    two.attributes_json = R"({"seats":2})";
-    CHECK_NOTHROW(s.db->update_resource(two));
-    CHECK(s.db->find_resource("Car", two.id)->attributes_json == R"({"seats":2})");
-}
-
-TEST_CASE("resources are listed oldest first, one type, a page at a time", "[store][resources]") {
-    fresh_store s;
-    std::vector<std::string> cars;
-    for (int i = 0; i < 5; ++i) {
-        const resource car = make_resource("Car", "Car" + std::to_string(i));
-        s.db->insert_resource(car);
-        cars.push_back(car.id);
-        s.db->insert_resource(make_resource("Lorry", "Lorry" + std::to_string(i)));
-    }
-
-    CHECK(ids_of(s.db->list_resources("Car", std::nullopt, 100)) == cars);
-    CHECK(ids_of(s.db->list_resources("Car", std::nullopt, 2)) ==
-          std::vector<std::string>{cars[0], cars[1]});
-    CHECK(ids_of(s.db->list_resources("Car", cars[1], 2)) ==
-          std::vector<std::string>{cars[2], cars[3]});
-    CHECK(ids_of(s.db->list_resources("Car", cars[3], 2)) == std::vector<std::string>{cars[4]});
-    CHECK(s.db->list_resources("Car", cars[4], 2).empty());
-    CHECK(s.db->list_resources("Car", std::nullopt, 0).empty());
-    CHECK(s.db->list_resources("Truck", std::nullopt, 10).empty());
-}
-
-TEST_CASE("an after cursor that is not a resource of the listed type is invalid",
-          "[store][resources]") {
-    fresh_store s;
-    const resource lorry = make_resource("Lorry", "L");
-    s.db->insert_resource(lorry);
-    for (const std::string& after : {std::string("no-such-id"), lorry.id}) {
-        CAPTURE(after);
-        const api_error e = api_error_from([&] { s.db->list_resources("Car", after, 10); });
-        CHECK(e.code() == error_code::invalid);
-        REQUIRE(e.errors.size() == 1);
-        CHECK(e.errors[0].field == "after");
-        CHECK(e.errors[0].message == "unknown id");
-    }
-}
-
-// --- allocations: overlap --------------------------------------------------
-
-TEST_CASE("an allocation overlapping an existing one is refused naming it; touching is accepted",
-          "[store][allocations][overlap]") {
-    struct row {
-        const char* what;
-        std::int64_t existing_from, existing_to;
-        std::int64_t from, to;
-        bool conflicts;
-    };
-    const row r = GENERATE(values<row>({
-        {"overlaps its start", 100, 200, 50, 150, true},
-        {"overlaps its end", 100, 200, 150, 250, true},
-        {"lies inside it", 100, 200, 120, 180, true},
-        {"contains it", 100, 200, 50, 250, true},
-        {"equals it", 100, 200, 100, 200, true},
-        {"shares its start", 100, 200, 100, 150, true},
-        {"shares its end", 100, 200, 150, 200, true},
-        {"one microsecond of it", 100, 200, 199, 200, true},
-        {"open start reaching into it", 100, 200, open_start, 101, true},
-        {"open end starting inside it", 100, 200, 199, open_end, true},
-        {"everything", 100, 200, open_start, open_end, true},
-        {"touches it before", 100, 200, 0, 100, false},
-        {"touches it after", 100, 200, 200, 300, false},
-        {"open start touching it", 100, 200, open_start, 100, false},
-        {"open end touching it", 100, 200, 200, open_end, false},
-        {"lies well before", 100, 200, 0, 50, false},
-        {"lies well after", 100, 200, 500, 600, false},
-        {"vs open start: overlaps", open_start, 0, -10, 10, true},
-        {"vs open start: open start too", open_start, 0, open_start, -100, true},
-        {"vs open start: touches", open_start, 0, 0, 10, false},
-        {"vs open end: overlaps", 1000, open_end, 990, 1010, true},
-        {"vs open end: open end too", 1000, open_end, 5000, open_end, true},
-        {"vs open end: open start reaching it", 1000, open_end, open_start, 1001, true},
-        {"vs open end: touches", 1000, open_end, 900, 1000, false},
-        {"vs everything: anything", open_start, open_end, 0, 1, true},
-    }));
-    CAPTURE(r.what);
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    const allocation existing = make_allocation(car.id, r.existing_from, r.existing_to);
-    s.db->insert_allocation(existing);
-
-    const allocation candidate = make_allocation(car.id, r.from, r.to);
-    if (r.conflicts) {
-        const api_error e = api_error_from([&] { s.db->insert_allocation(candidate); });
-        CHECK(e.code() == error_code::conflict);
-        CHECK(e.conflicts == std::vector<std::string>{existing.id});
-        CHECK(std::string(e.what()) == "allocation overlaps 1 existing allocation");
-        CHECK_FALSE(s.db->find_allocation(car.id, candidate.id));
-    } else {
-        CHECK_NOTHROW(s.db->insert_allocation(candidate));
-        CHECK(s.db->find_allocation(car.id, candidate.id));
-    }
-}
-
-TEST_CASE("a conflict lists every allocation in the way, in order",
-          "[store][allocations][overlap]") {
-    struct row {
-        std::int64_t from, to;
-        std::vector<int> in_the_way;  // indexes into existing
-    };
-    // existing: [0,10) [20,30) [40,50) [60, open end)
-    const row r = GENERATE(values<row>({
-        {5, 45, {0, 1, 2}},
-        {5, 41, {0, 1, 2}},
-        {5, 40, {0, 1}},
-        {10, 40, {1}},
-        {open_start, open_end, {0, 1, 2, 3}},
-        {45, 70, {2, 3}},
-        {open_start, 21, {0, 1}},
-    }));
-    CAPTURE(r.from, r.to);
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    std::vector<allocation> existing = {
-        make_allocation(car.id, 0, 10), make_allocation(car.id, 20, 30),
-        make_allocation(car.id, 40, 50), make_allocation(car.id, 60, open_end)};
-    // Inserted out of order: the listing order must not depend on creation.
-    for (int i : {2, 0, 3, 1}) s.db->insert_allocation(existing[i]);
-
-    std::vector<std::string> expected;
-    for (int i : r.in_the_way) expected.push_back(existing[i].id);
-    const api_error e =
-        api_error_from([&] { s.db->insert_allocation(make_allocation(car.id, r.from, r.to)); });
-    CHECK(e.code() == error_code::conflict);
-    CHECK(e.conflicts == expected);
-    const auto n = expected.size();
-    CHECK(std::string(e.what()) == "allocation overlaps " + std::to_string(n) +
-                                       (n == 1 ? " existing allocation" : " existing allocations"));
-}
-
-TEST_CASE("a conflict lists at most 100 ids but counts every allocation in the way",
-          "[store][allocations][overlap]") {
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    for (int i = 0; i < 103; ++i)
-        s.db->insert_allocation(make_allocation(car.id, i * 10, i * 10 + 5));
-    const api_error e = api_error_from(
-        [&] { s.db->insert_allocation(make_allocation(car.id, open_start, open_end)); });
-    CHECK(e.code() == error_code::conflict);
-    CHECK(e.conflicts.size() == 100);
-    CHECK(std::string(e.what()) == "allocation overlaps 103 existing allocations");
-}
-
-TEST_CASE("an allocation on an unknown resource is not found", "[store][allocations]") {
-    fresh_store s;
-    const api_error e = api_error_from(
-        [&] { s.db->insert_allocation(make_allocation("no-such-resource", 0, 10)); });
-    CHECK(e.code() == error_code::not_found);
-}
-
-TEST_CASE("allocations of different resources never conflict", "[store][allocations][overlap]") {
-    fresh_store s;
-    const resource a = make_resource("Car", "A");
-    const resource b = make_resource("Car", "B");
-    s.db->insert_resource(a);
-    s.db->insert_resource(b);
-    s.db->insert_allocation(make_allocation(a.id, open_start, open_end));
-    CHECK_NOTHROW(s.db->insert_allocation(make_allocation(b.id, 0, 10)));
-}
-
-TEST_CASE("a rescheduled allocation does not conflict with itself, only with the others",
-          "[store][allocations][update]") {
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    allocation mine = make_allocation(car.id, 100, 200);
-    const allocation next = make_allocation(car.id, 250, 300);
-    s.db->insert_allocation(mine);
-    s.db->insert_allocation(next);
-
-    mine.from_us = 150;
-    mine.to_us = 250;
-    mine.allocation_type = "maintenance";
-    mine.description = "moved";
-    CHECK_NOTHROW(s.db->update_allocation(mine));
-    const auto stored = s.db->find_allocation(car.id, mine.id);
-    REQUIRE(stored);
-    CHECK(stored->from_us == 150);
-    CHECK(stored->to_us == 250);
-    CHECK(stored->allocation_type == "maintenance");
-    CHECK(stored->description == "moved");
-    CHECK(stored->created_us == mine.created_us);
-
-    mine.to_us = 260;
-    const api_error e = api_error_from([&] { s.db->update_allocation(mine); });
-    CHECK(e.code() == error_code::conflict);
-    CHECK(e.conflicts == std::vector<std::string>{next.id});
-    CHECK(s.db->find_allocation(car.id, mine.id)->to_us == 250);
-}
-
-TEST_CASE("rescheduling an allocation that is not on the resource is not found",
-          "[store][allocations][update]") {
-    fresh_store s;
-    const resource a = make_resource("Car", "A");
-    const resource b = make_resource("Car", "B");
-    s.db->insert_resource(a);
-    s.db->insert_resource(b);
-    const allocation on_a = make_allocation(a.id, 0, 10);
-    s.db->insert_allocation(on_a);
-
-    allocation moved = on_a;
-    moved.resource_id = b.id;
-    CHECK(api_error_from([&] { s.db->update_allocation(moved); }).code() == error_code::not_found);
-    const allocation ghost = make_allocation(a.id, 20, 30);
-    CHECK(api_error_from([&] { s.db->update_allocation(ghost); }).code() == error_code::not_found);
-}
-
-TEST_CASE("description and dump are kept as given, absent ones as absent", "[store][allocations]") {
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    allocation full = make_allocation(car.id, 0, 10);
-    full.description = "Airport run";
-    full.dump_json = R"({"customer":42})";
-    const allocation bare = make_allocation(car.id, 10, 20);
-    allocation empty = make_allocation(car.id, 20, 30);
-    empty.description = "";
-    for (const auto& a : {full, bare, empty}) s.db->insert_allocation(a);
-
-    const auto f = s.db->find_allocation(car.id, full.id);
-    REQUIRE(f);
-    CHECK(f->description == "Airport run");
-    CHECK(f->dump_json == R"({"customer":42})");
-    CHECK(f->from_us == 0);
-    CHECK(f->to_us == 10);
-    CHECK(f->created_us == full.created_us);
-    const auto b = s.db->find_allocation(car.id, bare.id);
-    REQUIRE(b);
-    CHECK_FALSE(b->description);
-    CHECK_FALSE(b->dump_json);
-    const auto e = s.db->find_allocation(car.id, empty.id);
-    REQUIRE(e);
-    CHECK(e->description == "");
-    CHECK(s.db->list_allocations(car.id, {}, std::nullopt, 10)[1].description == std::nullopt);
-}
-
-// --- allocations: listing --------------------------------------------------
-
-namespace {
-
-// A car with allocations [open,0) [0,10) [10,20) maintenance, [30,40), [50,open),
-// created in a scrambled order.
-struct listed_car {
-    fresh_store s;
-    resource car = make_resource("Car", "Car1");
-    std::vector<allocation> in_order;
-    listed_car() {
-        s.db->insert_resource(car);
-        in_order = {make_allocation(car.id, open_start, 0), make_allocation(car.id, 0, 10),
-                    make_allocation(car.id, 10, 20, "maintenance"), make_allocation(car.id, 30, 40),
-                    make_allocation(car.id, 50, open_end)};
-        for (int i : {3, 1, 4, 0, 2}) s.db->insert_allocation(in_order[i]);
-    }
-    std::vector<std::string> ids(std::initializer_list<int> indexes) const {
-        std::vector<std::string> out;
-        for (int i : indexes) out.push_back(in_order[i].id);
-        return out;
-    }
-};
-
-}  // namespace
-
-TEST_CASE("allocations are listed by start, open starts first, then by end",
-          "[store][allocations][list]") {
-    listed_car c;
-    CHECK(ids_of(c.s.db->list_allocations(c.car.id, {}, std::nullopt, 100)) ==
-          c.ids({0, 1, 2, 3, 4}));
-    CHECK(c.s.db->list_allocations(c.car.id, {}, std::nullopt, 0).empty());
-    CHECK(c.s.db->list_allocations("no-such-resource", {}, std::nullopt, 10).empty());
-}
-
-TEST_CASE("a window keeps the allocations that overlap it", "[store][allocations][list]") {
-    struct row {
-        std::int64_t from, to;
-        std::vector<int> kept;
-    };
-    const row r = GENERATE(values<row>({
-        {5, 25, {1, 2}},
-        {10, 20, {2}},
-        {20, 30, {}},
-        {-1, 1, {0, 1}},
-        {open_start, 0, {0}},
-        {40, 50, {}},
-        {45, 51, {4}},
-        {1'000'000, open_end, {4}},
-        {open_start, open_end, {0, 1, 2, 3, 4}},
-        {9, 31, {1, 2, 3}},
-    }));
-    CAPTURE(r.from, r.to);
-    listed_car c;
-    allocation_filter filter;
-    filter.window = interval{r.from, r.to};
-    std::vector<std::string> expected;
-    for (int i : r.kept) expected.push_back(c.in_order[i].id);
-    CHECK(ids_of(c.s.db->list_allocations(c.car.id, filter, std::nullopt, 100)) == expected);
-}
-
-TEST_CASE("the allocation type filter is exact", "[store][allocations][list]") {
-    listed_car c;
-    allocation_filter filter;
-    filter.allocation_type = "maintenance";
-    CHECK(ids_of(c.s.db->list_allocations(c.car.id, filter, std::nullopt, 100)) == c.ids({2}));
-    filter.allocation_type = "Maintenance";
-    CHECK(c.s.db->list_allocations(c.car.id, filter, std::nullopt, 100).empty());
-    filter.allocation_type = "booking";
-    CHECK(ids_of(c.s.db->list_allocations(c.car.id, filter, std::nullopt, 100)) ==
-          c.ids({0, 1, 3, 4}));
-}
-
-TEST_CASE("the after cursor pages through allocations, with or without filters",
-          "[store][allocations][list]") {
-    listed_car c;
-    auto& db = *c.s.db;
-    CHECK(ids_of(db.list_allocations(c.car.id, {}, std::nullopt, 2)) == c.ids({0, 1}));
-    CHECK(ids_of(db.list_allocations(c.car.id, {}, c.in_order[1].id, 2)) == c.ids({2, 3}));
-    CHECK(ids_of(db.list_allocations(c.car.id, {}, c.in_order[3].id, 2)) == c.ids({4}));
-    CHECK(db.list_allocations(c.car.id, {}, c.in_order[4].id, 2).empty());
-
-    allocation_filter window;
-    window.window = interval{5, 45};  // keeps 1, 2, 3
-    CHECK(ids_of(db.list_allocations(c.car.id, window, std::nullopt, 1)) == c.ids({1}));
-    CHECK(ids_of(db.list_allocations(c.car.id, window, c.in_order[1].id, 1)) == c.ids({2}));
-    CHECK(ids_of(db.list_allocations(c.car.id, window, c.in_order[2].id, 5)) == c.ids({3}));
-    // A cursor before the window starts at the window.
-    CHECK(ids_of(db.list_allocations(c.car.id, window, c.in_order[0].id, 5)) == c.ids({1, 2, 3}));
-
-    allocation_filter bookings;
-    bookings.allocation_type = "booking";
-    CHECK(ids_of(db.list_allocations(c.car.id, bookings, c.in_order[1].id, 5)) == c.ids({3, 4}));
-}
-
-TEST_CASE("an after cursor that is not an allocation of this resource is invalid",
-          "[store][allocations][list]") {
-    listed_car c;
-    const resource other = make_resource("Car", "Other");
-    c.s.db->insert_resource(other);
-    const allocation elsewhere = make_allocation(other.id, 0, 10);
-    c.s.db->insert_allocation(elsewhere);
-
-    for (const std::string& after : {std::string("no-such-id"), elsewhere.id, c.car.id}) {
-        CAPTURE(after);
-        const api_error e =
-            api_error_from([&] { c.s.db->list_allocations(c.car.id, {}, after, 10); });
-        CHECK(e.code() == error_code::invalid);
-        REQUIRE(e.errors.size() == 1);
-        CHECK(e.errors[0].field == "after");
-        CHECK(e.errors[0].message == "unknown allocation id");
-    }
-}
-
-// --- deleting --------------------------------------------------------------
-
-TEST_CASE("a resource with current or future allocations is deleted only by force",
-          "[store][resources][delete]") {
-    struct row {
-        const char* what;
-        std::int64_t from, to;
-        bool refused;
-    };
-    const row r = GENERATE(values<row>({
-        {"past", 0, now - 1, false},
-        {"ended exactly now", 0, now, false},
-        {"current", now - 10, now + 10, true},
-        {"future", now + 10, now + 20, true},
-        {"open-ended", now + 10, open_end, true},
-        {"open both ways", open_start, open_end, true},
-    }));
-    CAPTURE(r.what);
-    const bool force = GENERATE(false, true);
-    CAPTURE(force);
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    const allocation a = make_allocation(car.id, r.from, r.to);
-    s.db->insert_allocation(a);
-
-    if (r.refused && !force) {
-        const api_error e =
-            api_error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
-        CHECK(e.code() == error_code::conflict);
-        CHECK(e.conflicts == std::vector<std::string>{a.id});
-        CHECK(std::string(e.what()) == "resource has 1 current or future allocation");
-        CHECK(s.db->find_resource("Car", car.id));
-        CHECK(s.db->find_allocation(car.id, a.id));
-    } else {
-        CHECK_NOTHROW(s.db->delete_resource("Car", car.id, force, now));
-        CHECK_FALSE(s.db->find_resource("Car", car.id));
-        CHECK_FALSE(s.db->find_allocation(car.id, a.id));  // gone with it
-        raw_connection raw(s.path);
-        CHECK(raw.rows("SELECT count(*) FROM allocations")[0][0] == "0");
-    }
-}
-
-TEST_CASE("refusing a delete lists the current and future allocations only",
-          "[store][resources][delete]") {
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    const allocation past = make_allocation(car.id, 0, 10);
-    const allocation current = make_allocation(car.id, now - 5, now + 5);
-    const allocation future = make_allocation(car.id, now + 5, open_end);
-    for (const auto& a : {future, past, current}) s.db->insert_allocation(a);
-    const api_error e = api_error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
-    CHECK(e.conflicts == std::vector<std::string>{current.id, future.id});
-    CHECK(std::string(e.what()) == "resource has 2 current or future allocations");
-}
-
-TEST_CASE("deleting an allocation removes it; an unknown or foreign one is not found",
-          "[store][allocations][delete]") {
-    fresh_store s;
-    const resource a = make_resource("Car", "A");
-    const resource b = make_resource("Car", "B");
-    s.db->insert_resource(a);
-    s.db->insert_resource(b);
-    const allocation on_a = make_allocation(a.id, 0, 10);
-    s.db->insert_allocation(on_a);
-
-    CHECK(api_error_from([&] { s.db->delete_allocation(b.id, on_a.id); }).code() ==
-          error_code::not_found);
-    CHECK(api_error_from([&] { s.db->delete_allocation(a.id, "no-such-id"); }).code() ==
-          error_code::not_found);
-    CHECK(s.db->find_allocation(a.id, on_a.id));
-    s.db->delete_allocation(a.id, on_a.id);
-    CHECK_FALSE(s.db->find_allocation(a.id, on_a.id));
-    CHECK(api_error_from([&] { s.db->delete_allocation(a.id, on_a.id); }).code() ==
-          error_code::not_found);
-    // The slot is free again.
-    CHECK_NOTHROW(s.db->insert_allocation(make_allocation(a.id, 0, 10)));
 }
 
 // --- query plans -----------------------------------------------------------
@@ -820,95 +222,6 @@ TEST_CASE("the hot queries seek an index instead of scanning or sorting", "[stor
 
 // --- concurrency -----------------------------------------------------------
 
-namespace {
-
-struct race_result {
-    int won = 0, refused = 0, other = 0;
-};
-
-// `threads` threads, each on the store `pick(i)` picks, try to book
-// overlapping intervals of one car at once.
-race_result race_for_one_slot(const std::function<store&(int)>& pick, const std::string& car,
-                              int threads) {
-    std::latch start(threads);
-    std::atomic<int> won{0}, refused{0}, other{0};
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) {
-        pool.emplace_back([&, i] {
-            // Pairwise overlapping: every start is before every end.
-            const allocation a = make_allocation(car, 1000 + i, 2000 + i);
-            start.arrive_and_wait();
-            try {
-                pick(i).insert_allocation(a);
-                ++won;
-            } catch (const api_error& e) {
-                (e.code() == error_code::conflict ? refused : other)++;
-            } catch (...) {
-                ++other;
-            }
-        });
-    }
-    for (auto& t : pool) t.join();
-    return race_result{won, refused, other};
-}
-
-}  // namespace
-
-TEST_CASE("sixteen threads racing for one slot through one store: exactly one wins",
-          "[store][concurrency]") {
-    fresh_store s;
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    for (int round = 0; round < 3; ++round) {
-        const std::string car_id = round == 0 ? car.id : [&] {
-            const resource r = make_resource("Car", "Car" + std::to_string(10 + round));
-            s.db->insert_resource(r);
-            return r.id;
-        }();
-        const race_result result =
-            race_for_one_slot([&](int) -> store& { return *s.db; }, car_id, 16);
-        CHECK(result.won == 1);
-        CHECK(result.refused == 15);
-        CHECK(result.other == 0);
-        CHECK(s.db->list_allocations(car_id, {}, std::nullopt, 100).size() == 1);
-    }
-}
-
-TEST_CASE("two stores on one file (two processes) racing for one slot: exactly one wins",
-          "[store][concurrency]") {
-    fresh_store s;
-    const auto second = s.another();
-    for (int round = 0; round < 3; ++round) {
-        const resource car = make_resource("Car", "Car" + std::to_string(round));
-        s.db->insert_resource(car);
-        const race_result result = race_for_one_slot(
-            [&](int i) -> store& { return i % 2 == 0 ? *s.db : *second; }, car.id, 8);
-        CHECK(result.won == 1);
-        CHECK(result.refused == 7);
-        CHECK(result.other == 0);
-        CHECK(second->list_allocations(car.id, {}, std::nullopt, 100).size() == 1);
-    }
-}
-
-TEST_CASE("a write after a read and another process's commit is not refused as busy",
-          "[store][concurrency]") {
-    // A read that stops at its one row must not leave the connection on an
-    // old snapshot: BEGIN IMMEDIATE on a stale snapshot fails at once.
-    store_options one_connection;
-    one_connection.connections = 1;
-    fresh_store s(one_connection);
-    const auto second = s.another();
-    const resource car = make_resource("Car", "Car1");
-    s.db->insert_resource(car);
-    for (int i = 0; i < 3; ++i) {
-        REQUIRE(s.db->find_resource("Car", car.id));
-        std::string lorry_name = "L";  // not "L" + …: GCC 12 -Wrestrict false positive
-        lorry_name += std::to_string(i);
-        second->insert_resource(make_resource("Lorry", lorry_name));
-        CHECK_NOTHROW(s.db->insert_allocation(make_allocation(car.id, i * 10, i * 10 + 5)));
-    }
-}
-
 TEST_CASE("another program holding a write transaction past the busy timeout gives unavailable",
           "[store][concurrency][busy]") {
     store_options options;
@@ -940,14 +253,98 @@ TEST_CASE("another process holding the write lock past the busy timeout gives un
     options.busy_timeout_ms = 150;
     fresh_store s(options);
 
-    // flock conflicts between open file descriptions, even in one process.
-    const int fd = ::open((s.path + ".lock").c_str(), O_RDWR | O_CLOEXEC);
-    REQUIRE(fd >= 0);
-    REQUIRE(::flock(fd, LOCK_EX) == 0);
+    // A child process standing in for another worker: it opens the lock
+    // after fork() and holds it until the parent closes `release`.
+    int holding[2];
+    int release[2];
+    REQUIRE(::pipe(holding) == 0);
+    REQUIRE(::pipe(release) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(holding[0]);
+        ::close(release[1]);
+        int status = 1;
+        try {
+            write_lock lock(s.path + ".lock");
+            if (lock.try_lock_until(std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
+                char c = 'x';
+                (void)!::write(holding[1], &c, 1);
+                (void)!::read(release[0], &c, 1);  // end of file when the parent closes
+                lock.unlock();
+                status = 0;
+            }
+        } catch (...) {
+        }
+        ::_exit(status);
+    }
+    ::close(holding[1]);
+    ::close(release[0]);
+    char c = 0;
+    REQUIRE(::read(holding[0], &c, 1) == 1);
+
+    const auto start = std::chrono::steady_clock::now();
     const api_error e = api_error_from([&] { s.db->migrate(); });
     CHECK(e.code() == error_code::unavailable);
     CHECK(e.retry_after_s == 1);
-    ::close(fd);  // releases the lock
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(140));
+    ::close(release[1]);  // the child releases the lock and exits
+    ::close(holding[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 
     CHECK_NOTHROW(s.db->insert_resource(make_resource("Car", "Car1")));
+}
+
+TEST_CASE("a worker killed inside a write transaction does not hold up the others",
+          "[store][concurrency][busy]") {
+    store_options options;
+    options.busy_timeout_ms = 5000;
+    fresh_store s(options);
+    const resource car = make_resource("Car", "Car1");
+    s.db->insert_resource(car);
+
+    // The child does what a worker's write does — the write lock, then
+    // BEGIN IMMEDIATE and an insert — and is killed before it commits.
+    int holding[2];
+    REQUIRE(::pipe(holding) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(holding[0]);
+        try {
+            write_lock lock(s.path + ".lock");
+            if (lock.try_lock_until(std::chrono::steady_clock::now() + std::chrono::seconds(5))) {
+                raw_connection raw(s.path);
+                raw.exec("BEGIN IMMEDIATE");
+                raw.exec(
+                    "INSERT INTO resources (id, resource_type, name, attributes, created_us)"
+                    " VALUES ('ghost', 'Car', 'Ghost', '{}', 1)");
+                char c = 'x';
+                (void)!::write(holding[1], &c, 1);
+                for (;;) ::pause();
+            }
+        } catch (...) {
+        }
+        ::_exit(1);
+    }
+    ::close(holding[1]);
+    char c = 0;
+    REQUIRE(::read(holding[0], &c, 1) == 1);
+    ::close(holding[0]);
+
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_NOTHROW(s.db->insert_resource(make_resource("Car", "Car2")));
+    CHECK_NOTHROW(s.db->insert_allocation(make_allocation(car.id, 0, 1)));
+    // Not after the busy timeout: the lock was taken over at once.
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
+    // The dead writer's transaction was rolled back.
+    CHECK(s.count_rows("resources") == 2);
+    CHECK_FALSE(s.db->find_resource("Car", "ghost"));
 }

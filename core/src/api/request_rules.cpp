@@ -73,6 +73,10 @@ void apply_allocation_input(const allocation_input& input, bool is_new, const lo
             errors.push_back({"description", "must be at most " +
                                                  std::to_string(max_description_code_points) +
                                                  " characters"});
+        } else if (input.description->find('\0') != std::string::npos) {
+            // Free text may hold control characters, but not NUL: PostgreSQL
+            // cannot store it, and both backends must answer alike.
+            errors.push_back({"description", "must not contain U+0000"});
         }
         target.description = input.description;
     }

@@ -1,5 +1,5 @@
-// The storage interface: one implementation per backend (SQLite now,
-// PostgreSQL for scale-out), chosen by the database URL. Everything that
+// The storage interface: one implementation per backend (SQLite, the
+// default; PostgreSQL for scale-out), chosen by the database URL. Everything that
 // touches SOCI lives under storage/; database errors are mapped to
 // api_error in exactly one place (storage/error_mapping.cpp).
 //
@@ -37,10 +37,17 @@ class store {
 public:
     virtual ~store() = default;
 
-    // Opens `url` (`sqlite:<path>`; PostgreSQL later). Throws
-    // std::runtime_error when the URL is malformed or the database cannot
-    // be opened.
+    // Opens `url`: `sqlite:<path>`, or PostgreSQL as a libpq URI
+    // (`postgresql://user@host:port/dbname?…`, also `postgres://…`) or
+    // `postgresql:<keyword/value conninfo>`. Throws std::runtime_error when
+    // the URL is malformed or the database cannot be opened; no message
+    // quotes the URL (it may carry a password).
     static std::unique_ptr<store> open(const std::string& url, const store_options& options);
+
+    // `url` fit for a log line: a PostgreSQL password (in the URI's user
+    // info, a `password` or `sslpassword` query parameter or keyword)
+    // becomes `***`; anything else is returned as it is.
+    static std::string redacted_url(const std::string& url);
 
     // Applies pending schema migrations (recorded in schema_migrations).
     // Safe when several processes start at once.
