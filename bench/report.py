@@ -2,7 +2,7 @@
 """Turns the result lines of bench/run.sh into the Markdown report.
 
   report.py --results RESULTS.jsonl --rss RSS.txt --out OUT.md
-            [--meta key=value ...] [--strict 0|1]
+            [--meta key=value ...] [--strict 0|1] [--database sqlite|postgresql]
 
 Prints the report and writes it to OUT.md. Each figure is the median over
 the runs of that case (rps, p50 and p99 each taken separately). Exit status:
@@ -19,7 +19,7 @@ CASES = [
     ("a", "(a) ceiling: nginx answers a constant JSON body"),
     ("b", "(b) GET /api/cars/{id}"),
     ("c", "(c) GET /api/cars?limit=100 (100 cars)"),
-    ("f", "(f) ceiling: raw SQLite check-and-insert, 1 connection"),
+    ("f", "(f) ceiling: raw %s check-and-insert, 1 connection"),
     ("d", "(d) POST allocation, non-overlapping"),
     ("e10", "(e) POST allocation, car with 10 allocations"),
     ("e10000", "(e) POST allocation, car with 10 000 allocations"),
@@ -44,7 +44,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--meta", action="append", default=[])
     ap.add_argument("--strict", default="0")
+    ap.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
+    database = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[args.database]
 
     runs = {}
     with open(args.results) as f:
@@ -124,8 +126,9 @@ def main():
                          r is not None and r <= 1.30)
 
     out = []
-    out.append("# invsys benchmark")
+    out.append("# invsys benchmark — %s" % database)
     out.append("")
+    out.append("- database: %s" % database)
     for m in args.meta:
         key, _, value = m.partition("=")
         out.append("- %s: %s" % (key, value))
@@ -161,7 +164,7 @@ def main():
             if not ok:
                 missed.append(case)
         out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            title, s["connections"], fmt(s["rps"], 0), fmt(s["p50"], 3), fmt(s["p99"], 3),
+            title.replace("%s", database), s["connections"], fmt(s["rps"], 0), fmt(s["p50"], 3), fmt(s["p99"], 3),
             fmt(s["max"], 1), errs, ratio_text, target, result))
     out.append("")
     out.append("max ms: the slowest request of all runs. rps, p50, p99: medians of the runs; "

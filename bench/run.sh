@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # THE BENCHMARK of invsys: starts the real stack (Release build, nginx in
-# front of invsys-fcgi, SQLite) in a fresh temporary directory on a free
-# loopback port, warms it up, measures every case and prints a Markdown
-# table, also written to bench/results/latest.md. See bench/README.md.
+# front of invsys-fcgi, SQLite or a private PostgreSQL cluster) in a fresh
+# temporary directory on a free loopback port, warms it up, measures every
+# case and prints a Markdown table, also written to bench/results/latest.md
+# (latest-postgresql.md with PostgreSQL). See bench/README.md.
 #
 #   bench/run.sh                 full run (3 runs × 10 s per case, medians)
 #   BENCH_QUICK=1 bench/run.sh   smoke run (1 run × 2 s per case)
+#   BENCH_DATABASE=postgresql bench/run.sh   the same against PostgreSQL
 #
 # Environment (defaults in brackets):
+#   BENCH_DATABASE [sqlite]   sqlite, or postgresql: a private cluster made by
+#                             scripts/pg-test-cluster.sh in the temporary
+#                             directory (unix socket only), stopped at exit
 #   BENCH_RUNS [3]            runs per case; the table shows the median
 #   BENCH_DURATION [10]       seconds per wrk run (and per ceiling run)
 #   BENCH_WARMUP [3]          seconds of warm-up per case before the runs
@@ -62,6 +67,7 @@ workers="${BENCH_WORKERS:-$cores}"
 threads="${BENCH_THREADS:-}"
 cases="${BENCH_CASES:-a b c d e f}"
 wrk_threads_max="${BENCH_WRK_THREADS:-$cores}"
+database="${BENCH_DATABASE:-sqlite}"
 
 is_count() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 is_count "$runs" && ((runs <= 39)) || die "BENCH_RUNS must be 1..39"
@@ -75,10 +81,18 @@ is_count "$e_requests" || die "BENCH_E_REQUESTS must be a positive integer"
 is_count "$wrk_threads_max" || die "BENCH_WRK_THREADS must be a positive integer"
 is_count "$workers" || die "BENCH_WORKERS must be a positive integer"
 [[ -z "$threads" ]] || is_count "$threads" || die "BENCH_THREADS must be a positive integer"
+[[ "$database" == @(sqlite|postgresql) ]] || die "BENCH_DATABASE must be sqlite or postgresql"
 for c in $cases; do [[ "$c" == [abcdef] ]] || die "BENCH_CASES: unknown case '$c' (a b c d e f)"; done
 for tool in wrk nginx curl python3 g++ timeout; do
     command -v "$tool" >/dev/null || die "$tool is not installed (scripts/setup.sh installs the stack's packages)"
 done
+if [[ "$database" == postgresql ]]; then
+    pg_bin="${INVSYS_PG_BIN:-/usr/lib/postgresql/15/bin}"
+    if command -v psql >/dev/null; then psql_bin="$(command -v psql)"; else psql_bin="$pg_bin/psql"; fi
+    [[ -x "$psql_bin" ]] || die "psql is not installed (postgresql-client)"
+    [[ -x "$pg_bin/initdb" ]] || die "no PostgreSQL server in $pg_bin (install postgresql, or set INVSYS_PG_BIN)"
+    [[ -f /usr/include/postgresql/libpq-fe.h ]] || die "libpq-dev is not installed (bench/pg_ceiling.cpp needs it)"
+fi
 
 # --- Build ------------------------------------------------------------------
 if [[ -n "${BENCH_BUILD_DIR:-}" ]]; then
@@ -94,13 +108,24 @@ plugin_dir="$build/plugins"
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
 [[ "$build_type" == Release ]] || die "$build is not a Release build (CMAKE_BUILD_TYPE='$build_type')"
 
-# The raw SQLite ceiling, rebuilt when its source is newer.
-ceiling_bin="$build/bench/sqlite_ceiling"
-if [[ ! -x "$ceiling_bin" || "$bench/sqlite_ceiling.cpp" -nt "$ceiling_bin" ]]; then
-    mkdir -p "$build/bench"
-    note "compiling $ceiling_bin"
-    g++ -O2 -std=c++17 -Wall -Wextra -o "$ceiling_bin.tmp" "$bench/sqlite_ceiling.cpp" -lsqlite3
-    mv -f "$ceiling_bin.tmp" "$ceiling_bin"
+# The raw ceiling of case (f), rebuilt when its source is newer.
+if [[ "$database" == sqlite ]]; then
+    ceiling_bin="$build/bench/sqlite_ceiling"
+    if [[ ! -x "$ceiling_bin" || "$bench/sqlite_ceiling.cpp" -nt "$ceiling_bin" ]]; then
+        mkdir -p "$build/bench"
+        note "compiling $ceiling_bin"
+        g++ -O2 -std=c++17 -Wall -Wextra -o "$ceiling_bin.tmp" "$bench/sqlite_ceiling.cpp" -lsqlite3
+        mv -f "$ceiling_bin.tmp" "$ceiling_bin"
+    fi
+else
+    ceiling_bin="$build/bench/pg_ceiling"
+    if [[ ! -x "$ceiling_bin" || "$bench/pg_ceiling.cpp" -nt "$ceiling_bin" ]]; then
+        mkdir -p "$build/bench"
+        note "compiling $ceiling_bin"
+        g++ -O2 -std=c++17 -Wall -Wextra -I/usr/include/postgresql -o "$ceiling_bin.tmp" \
+            "$bench/pg_ceiling.cpp" -lpq
+        mv -f "$ceiling_bin.tmp" "$ceiling_bin"
+    fi
 fi
 
 # --- Temporary directory, processes, cleanup ---------------------------------
@@ -108,6 +133,7 @@ tmp_parent="${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
 tmp="$(mktemp -d "$tmp_parent/invsys-bench.XXXXXX")"
 fcgi_pid=""
 nginx_pid=""
+pg_dir=""  # set once the PostgreSQL cluster is being started
 fcgi_log="$tmp/invsys-fcgi.log"
 nginx_prefix="$tmp/nginx"
 results_jsonl="$tmp/results.jsonl"
@@ -136,12 +162,19 @@ stop_process() {
 
 stop_nginx() { stop_process "$nginx_pid" QUIT 15; nginx_pid=""; }
 stop_fcgi() { stop_process "$fcgi_pid" TERM 40; fcgi_pid=""; }
+stop_pg() {
+    [[ -n "$pg_dir" ]] || return 0
+    bash "$root/scripts/pg-test-cluster.sh" stop "$pg_dir" >&2 ||
+        note "stopping the PostgreSQL cluster in $pg_dir failed"
+    pg_dir=""
+}
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
     stop_nginx
     stop_fcgi
+    stop_pg
     if [[ "${BENCH_KEEP:-0}" == 1 || $rc != 0 ]]; then
         note "temporary directory kept: $tmp"
     else
@@ -178,9 +211,25 @@ fi
 socket="$socket_dir/invsys.sock"
 db_path="$tmp/data/invsys.db"
 
+# PostgreSQL: a private cluster in the temporary directory, on a unix socket
+# in it (no TCP), fsync and synchronous_commit on; stopped and removed by
+# cleanup (the cluster goes with it even when the directory is kept).
+if [[ "$database" == postgresql ]]; then
+    pg_dir="$tmp/pg"
+    note "starting a private PostgreSQL cluster in $pg_dir"
+    bash scripts/pg-test-cluster.sh start "$pg_dir" >&2 || fail "the PostgreSQL cluster did not start"
+    pg_url="$(bash scripts/pg-test-cluster.sh url "$pg_dir")"
+    pg_version="$("$psql_bin" "$pg_url" -X -At -c 'SHOW server_version' | cut -d' ' -f1)" ||
+        fail "cannot connect to $pg_url"
+fi
+
 # The service: the repository's config, with the benchmark's paths and pool
 # size as INVSYS_* overrides.
-export INVSYS_DATABASE="sqlite:$db_path"
+if [[ "$database" == postgresql ]]; then
+    export INVSYS_DATABASE="$pg_url"
+else
+    export INVSYS_DATABASE="sqlite:$db_path"
+fi
 export INVSYS_LISTEN="unix:$socket"
 export INVSYS_PLUGIN_DIR="$plugin_dir"
 export INVSYS_WORKERS="$workers"
@@ -291,7 +340,20 @@ done
 spec+="{\"resource_id\":\"$e_warm_car\",\"count\":10}]"
 printf '%s\n' "$spec" >"$tmp/populate.json"
 note "pre-populating the allocations of case (e) with direct SQL (invsys stopped)"
-python3 "$bench/fixtures.py" populate "$db_path" "$tmp/populate.json" || fail "populating failed"
+if [[ "$database" == postgresql ]]; then
+    python3 "$bench/fixtures.py" postgresql-sql "$tmp/populate.json" >"$tmp/populate.sql" ||
+        fail "populating failed"
+    populate_started=$SECONDS
+    "$psql_bin" "$pg_url" -X -q -v ON_ERROR_STOP=1 --single-transaction -f "$tmp/populate.sql" >&2 ||
+        fail "populating failed"
+    # Statistics for the planner and the load's dirty pages on disk, so that
+    # neither an autovacuum/analyze nor the checkpoint falls into a measured run.
+    "$psql_bin" "$pg_url" -X -q -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE allocations' -c 'CHECKPOINT' >&2 ||
+        fail "VACUUM ANALYZE / CHECKPOINT failed"
+    note "populate: done in $((SECONDS - populate_started)) s (psql, generate_series)"
+else
+    python3 "$bench/fixtures.py" populate "$db_path" "$tmp/populate.json" || fail "populating failed"
+fi
 
 # --- Measuring ---------------------------------------------------------------
 start_stack
@@ -323,16 +385,26 @@ run_ceiling() {
     local run="$1" out="$tmp/ceiling-$1.out" seconds="$duration"
     ((run > 0)) || seconds="$warmup"
     ((seconds > 0)) || return 0
-    # Same directory, so same file system, as the service's database.
-    if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --db "$tmp/data/ceiling-$run.db" \
-        --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
-        cat "$out" >&2
-        fail "sqlite_ceiling failed in run $run"
+    if [[ "$database" == postgresql ]]; then
+        # Same cluster and database as the service's, in a schema of its own
+        # (created fresh, dropped at the end).
+        if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --url "$pg_url" --schema "bench_ceiling_$run" \
+            --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
+            cat "$out" >&2
+            fail "pg_ceiling failed in run $run"
+        fi
+    else
+        # Same directory, so same file system, as the service's database.
+        if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --db "$tmp/data/ceiling-$run.db" \
+            --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
+            cat "$out" >&2
+            fail "sqlite_ceiling failed in run $run"
+        fi
+        rm -f "$tmp/data/ceiling-$run.db" "$tmp/data/ceiling-$run.db-wal" "$tmp/data/ceiling-$run.db-shm"
     fi
-    rm -f "$tmp/data/ceiling-$run.db" "$tmp/data/ceiling-$run.db-wal" "$tmp/data/ceiling-$run.db-shm"
     local json
     json="$(sed -n 's/^BENCH_JSON //p' "$out")"
-    [[ -n "$json" ]] || { cat "$out" >&2; fail "no result from sqlite_ceiling in run $run"; }
+    [[ -n "$json" ]] || { cat "$out" >&2; fail "no result from $(basename "$ceiling_bin") in run $run"; }
     ((run == 0)) || echo "{\"case\":\"f\",\"run\":$run,\"connections\":1,${json#\{}" >>"$results_jsonl"
     echo "  f run $run: $json" >&2
 }
@@ -390,18 +462,27 @@ fi
 alive "$fcgi_pid" || fail "invsys-fcgi died during the benchmark"
 alive "$nginx_pid" || fail "nginx died during the benchmark"
 stop_stack
+stop_pg
 
 # --- Report ------------------------------------------------------------------------
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [[ -z "$(git status --porcelain 2>/dev/null | head -1)" ]] || commit+=" (with uncommitted changes)"
 mkdir -p "$bench/results"
-cp "$results_jsonl" "$bench/results/latest.jsonl"
+if [[ "$database" == postgresql ]]; then
+    latest="$bench/results/latest-postgresql"
+    db_shown="PostgreSQL $pg_version, a private cluster (scripts/pg-test-cluster.sh) on a unix socket, fsync=on, synchronous_commit=on, in $tmp_parent ($(df -P "$tmp" | awk 'NR==2 {print $1}'))"
+else
+    latest="$bench/results/latest"
+    db_shown="SQLite in $tmp_parent ($(df -P "$tmp" | awk 'NR==2 {print $1}'))"
+fi
+cp "$results_jsonl" "$latest.jsonl"
 set +e
-python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$bench/results/latest.md" \
+python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$latest.md" \
+    --database "$database" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --meta "commit=$commit" \
     --meta "machine=$cores cores, $(uname -r), load average before: $loadavg_start" \
-    --meta "stack=$layout, threads=$threads_shown each; nginx worker_processes=$nginx_workers_shown keepalive=$keepalive_shown; SQLite in $tmp_parent ($(df -P "$tmp" | awk 'NR==2 {print $1}'))" \
+    --meta "stack=$layout, threads=$threads_shown each; nginx worker_processes=$nginx_workers_shown keepalive=$keepalive_shown; $db_shown" \
     --meta "nginx access log=$([[ "${BENCH_ACCESS_LOG:-null}" == null ]] && echo "written to /dev/null (same work for nginx, no disk I/O)" || echo "written to a file")" \
     --meta "runs=$runs × ${duration}s per case after ${warmup}s warm-up; (d) books round-robin over $post_cars cars; (e) stops after $e_requests bookings per run" \
     --strict "${BENCH_STRICT:-0}"
