@@ -17,6 +17,12 @@ Environment:
     INVSYS_TEST_KEEP   set to 1 to keep the temporary directories
     INVSYS_TEST_TMPDIR where the temporary directories go (default /tmp; every
                        component must be traversable by nginx's workers)
+    INVSYS_TEST_POSTGRESQL_URL
+                       for Stack(database="postgresql"): the URL of a running test cluster's
+                       database (scripts/pg-test-cluster.sh url DIR; a CTest fixture starts it);
+                       each Stack gets a fresh database of its own on that server. Unset: each
+                       Stack starts a private cluster in its temporary directory.
+    INVSYS_PG_BIN      PostgreSQL's programs (default /usr/lib/postgresql/15/bin)
 
 Everything here waits a bounded time and retries a bounded number of times.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import glob
+import inspect
 import http.client
 import json as _json
 import os
@@ -508,6 +515,222 @@ def fcgi_request(address, method, uri, body=b"", content_type="application/json"
     return status, headers, payload
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+PG_BIN = os.environ.get("INVSYS_PG_BIN", "/usr/lib/postgresql/15/bin")
+PSQL = os.path.join(PG_BIN, "psql") if os.path.exists(os.path.join(PG_BIN, "psql")) \
+    else (shutil.which("psql") or "/usr/bin/psql")
+PG_CLUSTER_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "pg-test-cluster.sh")
+PSQL_TIMEOUT_S = 60.0
+PG_CLUSTER_TIMEOUT_S = 120.0
+_PG_SQLSTATE_RE = re.compile(r"^(?:psql:[^\n]*?)?(?:ERROR|FATAL):\s+([0-9A-Z]{5}):", re.M)
+
+
+class PgError(HarnessError):
+    """A statement refused by PostgreSQL (sqlstate: the five-character code, when psql gave one)."""
+
+    def __init__(self, message, sqlstate=None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def pg_literal(value):
+    """value as an SQL literal (for the `?` placeholders of the tests' SQLite-style queries)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "surrogateescape")
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise HarnessError(f"no SQL literal for {value!r}")
+
+
+def pg_bind(sql, params=()):
+    """Replaces each `?` of sql (outside quoted literals) by the next parameter as a literal."""
+    params = list(params)
+    out, i, quote = [], 0, None
+    for ch in sql:
+        if quote:
+            out.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            if i >= len(params):
+                raise HarnessError(f"too few parameters for {sql!r}")
+            out.append(pg_literal(params[i]))
+            i += 1
+        else:
+            out.append(ch)
+    if i != len(params):
+        raise HarnessError(f"{len(params)} parameters for {i} placeholders in {sql!r}")
+    return "".join(out)
+
+
+def parse_pg_url(url):
+    """(socket directory or host, port or None, user, database) of a postgresql:// URL."""
+    split = urllib.parse.urlsplit(url)
+    if split.scheme not in ("postgresql", "postgres"):
+        raise HarnessError(f"not a postgresql:// URL: {url!r}")
+    netloc = split.netloc
+    user = None
+    if "@" in netloc:
+        user, netloc = netloc.rsplit("@", 1)
+        user = urllib.parse.unquote(user.split(":", 1)[0])
+    host, port = urllib.parse.unquote(netloc), None
+    if not host.startswith("/") and re.search(r":\d+$", host):
+        host, port = host.rsplit(":", 1)
+    query = urllib.parse.parse_qs(split.query)
+    if "host" in query:
+        host = query["host"][0]
+    if "user" in query:
+        user = query["user"][0]
+    dbname = urllib.parse.unquote(split.path.lstrip("/")) or None
+    return host, port, user, dbname
+
+
+def psql(host, port, user, dbname, sql, timeout=PSQL_TIMEOUT_S, tuples=True):
+    """Runs sql through psql (stops at the first error); returns stdout. Raises PgError."""
+    cmd = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-d", dbname]
+    if port:
+        cmd += ["-p", str(port)]
+    if user:
+        cmd += ["-U", user]
+    if tuples:
+        cmd += ["-A", "-t"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGCLIENTENCODING"] = "UTF8"
+    script = "\\set VERBOSITY verbose\n" + sql.rstrip().rstrip(";") + ";\n"
+    try:
+        r = subprocess.run(cmd, input=script.encode("utf-8", "surrogateescape"), capture_output=True,
+                           timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise PgError(f"psql did not finish within {timeout} s: {sql[:300]!r}")
+    err = r.stderr.decode("utf-8", "replace")
+    if r.returncode != 0:
+        m = _PG_SQLSTATE_RE.search(err)
+        raise PgError(f"psql failed ({r.returncode}) on {sql[:300]!r}:\n{err}", m.group(1) if m else None)
+    return r.stdout.decode("utf-8", "surrogateescape")
+
+
+class _PgCursor:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class PgConnection:
+    """What the tests use of a sqlite3 connection (execute(sql, params).fetchall(), close()), over
+    psql: every execute() is one psql run in autocommit. `?` placeholders become literals. Rows are
+    tuples of Python values (ints for integers, None for NULL, str for text), like sqlite3's."""
+
+    def __init__(self, database):
+        self.database = database
+
+    def execute(self, sql, params=()):
+        return _PgCursor(self.database.rows(sql, params))
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class PgDatabase:
+    """A fresh database `invsys_<random>` on a PostgreSQL test cluster, for one Stack.
+
+    The cluster is the one named by INVSYS_TEST_POSTGRESQL_URL (one per test run), or, when that is
+    unset, a private one started in `private_dir` by scripts/pg-test-cluster.sh (stopped and
+    removed by drop())."""
+
+    def __init__(self, private_dir=None, cluster_url=None):
+        cluster_url = cluster_url or os.environ.get("INVSYS_TEST_POSTGRESQL_URL") \
+            or os.environ.get("INVSYS_PG_TEST_URL")
+        self.private_dir = None
+        if not cluster_url:
+            if private_dir is None:
+                raise HarnessError("PgDatabase: no INVSYS_TEST_POSTGRESQL_URL and no directory for a private cluster")
+            self.private_dir = private_dir
+            r = subprocess.run(["bash", PG_CLUSTER_SCRIPT, "start", private_dir], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=PG_CLUSTER_TIMEOUT_S)
+            if r.returncode != 0:
+                raise HarnessError(f"pg-test-cluster.sh start {private_dir} failed ({r.returncode}):\n"
+                                   f"{r.stdout.decode(errors='replace')}{r.stderr.decode(errors='replace')}")
+            r = subprocess.run(["bash", PG_CLUSTER_SCRIPT, "url", private_dir], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=30, check=True)
+            cluster_url = r.stdout.decode().strip()
+        self.cluster_url = cluster_url
+        self.host, self.port, self.user, _ = parse_pg_url(cluster_url)
+        self.name = "invsys_" + os.urandom(6).hex()
+        self.created = False
+
+    @property
+    def url(self):
+        """The invsys database URL of this database."""
+        netloc = (urllib.parse.quote(self.user, safe="") + "@" if self.user else "") \
+            + urllib.parse.quote(self.host, safe="") + (f":{self.port}" if self.port else "")
+        return f"postgresql://{netloc}/{self.name}"
+
+    def admin(self, sql, dbname="postgres"):
+        return psql(self.host, self.port, self.user, dbname, sql)
+
+    def create(self):
+        self.admin(f"CREATE DATABASE {self.name}")
+        self.created = True
+        return self
+
+    def run(self, sql, params=()):
+        """Runs sql (with `?` parameters) in this database; returns psql's unaligned output."""
+        return psql(self.host, self.port, self.user, self.name, pg_bind(sql, params))
+
+    def rows(self, sql, params=()):
+        """The rows of a query as tuples (through to_json: one JSON line per row)."""
+        inner = pg_bind(sql, params).strip().rstrip(";")
+        out = psql(self.host, self.port, self.user, self.name,
+                   f"SELECT to_json(q) FROM ({inner}) q")
+        rows = []
+        for line in out.splitlines():
+            if line:
+                # object_pairs_hook keeps every column, even two of one name (a.id, b.id).
+                rows.append(tuple(v for _k, v in _json.loads(line, object_pairs_hook=list)))
+        return rows
+
+    def connect(self):
+        return PgConnection(self)
+
+    def drop(self):
+        try:
+            if self.created:
+                self.admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+                self.created = False
+        finally:
+            if self.private_dir:
+                subprocess.run(["bash", PG_CLUSTER_SCRIPT, "stop", self.private_dir], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=PG_CLUSTER_TIMEOUT_S)
+                self.private_dir = None
+
+
 # --------------------------------------------------------------------------- processes
 
 class Fcgi:
@@ -669,8 +892,10 @@ class Nginx:
         self.proc = None
 
     def render(self):
-        cmd = ["bash", RENDER_SCRIPT, "--prefix", self.prefix, "--listen", f"127.0.0.1:{self.port}",
-               "--upstream", self.upstream]
+        cmd = ["bash", RENDER_SCRIPT, "--prefix", self.prefix, "--listen", f"127.0.0.1:{self.port}"]
+        # upstream: one address, or a list of them (one upstream block of several servers).
+        for upstream in ([self.upstream] if isinstance(self.upstream, str) else self.upstream):
+            cmd += ["--upstream", upstream]
         if self.keepalive is not None:
             cmd += ["--keepalive", str(self.keepalive)]
         if self.nginx_workers is not None:
@@ -768,7 +993,11 @@ class Stack:
     """invsys-fcgi + nginx in a fresh temporary directory."""
 
     def __init__(self, threads=8, workers=None, builtin_plugins=True, extra_config=None, env=None,
-                 read_timeout=None, keepalive=None):
+                 read_timeout=None, keepalive=None, database="sqlite"):
+        if database not in ("sqlite", "postgresql"):
+            raise HarnessError(f"Stack: database must be 'sqlite' or 'postgresql', not {database!r}")
+        self.database = database
+        self.pg = None
         self.root = make_tmpdir("invsys-it-")
         self.plugin_dir = mkdir_public(os.path.join(self.root, "plugins"))
         if builtin_plugins:
@@ -778,8 +1007,18 @@ class Stack:
             except BaseException:
                 shutil.rmtree(self.root, ignore_errors=True)
                 raise
+        if database == "postgresql":
+            # A fresh database on the run's cluster (or on a private cluster in <root>/pg).
+            try:
+                self.pg = PgDatabase(private_dir=os.path.join(self.root, "pg")).create()
+            except BaseException:
+                if self.pg is not None:
+                    self.pg.drop()
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise
         self.fcgi = Fcgi(self.root, threads=threads, workers=workers, plugin_dir=self.plugin_dir,
-                         extra_config=extra_config, env=env)
+                         extra_config=extra_config, env=env,
+                         database=self.pg.url if self.pg is not None else None)
         self.nginx = Nginx(self.root, f"unix:{self.fcgi.socket_path}", read_timeout=read_timeout,
                            keepalive=keepalive)
         self.started = False
@@ -841,8 +1080,15 @@ class Stack:
         return http_request(self.nginx.port, method, path, json=json, body=body, headers=headers,
                             timeout=timeout, chunked=chunked)
 
+    @property
+    def is_postgresql(self):
+        return self.pg is not None
+
     def db(self):
-        """A read-only sqlite3 connection to the service's database."""
+        """A read-only sqlite3 connection to the service's database; for PostgreSQL a PgConnection
+        (execute(sql, params).fetchall() through psql, `?` placeholders, the same tables)."""
+        if self.pg is not None:
+            return self.pg.connect()
         conn = sqlite3.connect(f"file:{self.fcgi.db_path}?mode=ro", uri=True, timeout=10)
         conn.execute("PRAGMA busy_timeout = 10000")
         # Stored text that is not valid UTF-8 (a bug) must not break the comparisons.
@@ -882,9 +1128,14 @@ class Stack:
 
     def cleanup(self):
         if os.environ.get("INVSYS_TEST_KEEP") == "1":
-            sys.stderr.write(f"[harness] kept {self.root}\n")
+            sys.stderr.write(f"[harness] kept {self.root}" +
+                             (f" (PostgreSQL database {self.pg.name} on {self.pg.host})" if self.pg else "") + "\n")
             return
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            if self.pg is not None:
+                self.pg.drop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- background load
@@ -1131,11 +1382,14 @@ class StackTestCase(ApiAssertions):
 
     stack_options = {}
     extra_plugins = ()  # (source path or callable returning one, name or None)
+    DATABASE = "sqlite"  # or "postgresql": the store behind the class's Stack
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack = Stack(**cls.stack_options)
+        options = dict(cls.stack_options)
+        options.setdefault("database", cls.DATABASE)
+        cls.stack = Stack(**options)
         try:
             cls.prepare_stack(cls.stack)
             cls.stack.start()
@@ -1368,3 +1622,39 @@ class PoolTestCase(StackTestCase):
             self.assertEqual(stored[r["body"]["id"]], (r["rid"], r["from_us"], r["to_us"]),
                              f"{msg} stored booking differs from the request {r}")
         return counts
+
+
+# --------------------------------------------------------------------------- re-running suites on PostgreSQL
+
+
+def _skipping_set_up_class(reason):
+    def set_up_class(cls):
+        raise unittest.SkipTest(reason)
+    return classmethod(set_up_class)
+
+
+def pg_classes(module, skip=None):
+    """Re-runs existing test classes against PostgreSQL (for the test_pg_*.py modules): for every
+    StackTestCase subclass defined in `module` that has tests, a subclass Pg<Name> with
+    DATABASE = "postgresql" (a Stack on a fresh database of the run's cluster, see PgDatabase).
+    Put only these in the calling module's namespace (import the module, not its classes), so
+    unittest does not run the SQLite originals twice.
+
+    Returns {"Pg<Name>": class} for module's StackTestCase classes. skip: {"Name": reason} or
+    {"Name.test_method": reason} — kept as skipped tests with the reason, never silently dropped."""
+    skip = dict(skip or {})
+    out = {}
+    for name, cls in vars(module).items():
+        if not (inspect.isclass(cls) and issubclass(cls, StackTestCase) and cls.__module__ == module.__name__):
+            continue
+        if not any(n.startswith("test") for n in dir(cls)):
+            continue
+        attrs = {"DATABASE": "postgresql", "__module__": None, "__qualname__": f"Pg{name}"}
+        if name in skip:
+            attrs["setUpClass"] = _skipping_set_up_class(skip[name])
+        for key, reason in skip.items():
+            if key.startswith(name + "."):
+                method = key.split(".", 1)[1]
+                attrs[method] = unittest.skip(reason)(getattr(cls, method))
+        out[f"Pg{name}"] = type(f"Pg{name}", (cls,), attrs)
+    return out

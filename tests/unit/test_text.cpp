@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "util/text.hpp"
 #include "util/uuid.hpp"
@@ -96,5 +97,32 @@ TEST_CASE("only the canonical 36-character UUID form is recognised", "[uuid]") {
     for (const auto& [text, expected] : cases) {
         INFO(text);
         CHECK(is_uuid(text) == expected);
+    }
+}
+
+TEST_CASE("well-formed UTF-8 is told from malformed bytes", "[text]") {
+    struct row {
+        std::string bytes;
+        bool valid;
+    };
+    const std::vector<row> rows{
+        {"", true},
+        {"plain ascii", true},
+        {"\xc3\xa9t\xc3\xa9", true},          // été
+        {"\xe2\x82\xac", true},               // €
+        {"\xf0\x9f\x9a\x97", true},           // 🚗
+        {"\xf4\x8f\xbf\xbf", true},           // U+10FFFF
+        {"\xff", false},
+        {"\xc3\x28", false},                  // bad continuation
+        {"\xc0\xaf", false},                  // overlong '/'
+        {"\xe0\x80\xaf", false},              // overlong '/'
+        {"\xed\xa0\x80", false},              // a surrogate
+        {"\xf4\x90\x80\x80", false},          // beyond U+10FFFF
+        {"\xe2\x82", false},                  // truncated
+        {"\x80", false},                      // a lone continuation byte
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.bytes);
+        CHECK(is_valid_utf8(r.bytes) == r.valid);
     }
 }

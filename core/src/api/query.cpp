@@ -42,6 +42,12 @@ query_params::query_params(std::string_view query, std::initializer_list<std::st
             (eq != std::string_view::npos && !percent_decode(pair.substr(eq + 1), value))) {
             throw invalid_field("query", "malformed percent-encoding");
         }
+        // Parameters reach SQL as text: PostgreSQL refuses invalid UTF-8 and
+        // libpq stops at NUL, so both are the client's error on every backend.
+        if (!is_valid_utf8(name) || !is_valid_utf8(value) ||
+            name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+            throw invalid_field("query", "parameters must be UTF-8 text without NUL");
+        }
         if (std::find(known.begin(), known.end(), name) == known.end()) {
             throw invalid_field(name, "unknown query parameter");
         }

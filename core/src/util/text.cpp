@@ -47,4 +47,39 @@ bool percent_decode(std::string_view in, std::string& out) {
     return true;
 }
 
+bool is_valid_utf8(std::string_view bytes) noexcept {
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+        const auto lead = static_cast<unsigned char>(bytes[i]);
+        std::size_t length;
+        char32_t code_point;
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        } else if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+            code_point = lead & 0x1F;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            code_point = lead & 0x0F;
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            code_point = lead & 0x07;
+        } else {
+            return false;
+        }
+        if (bytes.size() - i < length) return false;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = static_cast<unsigned char>(bytes[i + k]);
+            if ((next & 0xC0) != 0x80) return false;
+            code_point = (code_point << 6) | (next & 0x3F);
+        }
+        const bool overlong = (length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000);
+        if (overlong || (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point > 0x10FFFF)
+            return false;
+        i += length;
+    }
+    return true;
+}
+
 }  // namespace invsys
