@@ -4,22 +4,36 @@
 //   request.ipcFd < 0, blocks in accept() on request.listen_sock; with an
 //   open ipcFd it reads the next FCGI_BEGIN_REQUEST from that connection.
 //   A thread left to it would sit in accept() or in read() of an idle
-//   kept-alive connection where no stop can reach it. So each thread does
-//   its own poll() on (listening fd | open connection) + a wake fd, accepts
-//   itself, and calls FCGX_Accept_r only once the connection is readable.
+//   kept-alive connection, where no other request and no stop can reach
+//   it; and nginx, which sends on its kept-alive connections first, would
+//   leave the requests it sends on further connections in the listen
+//   backlog meanwhile. So the worker keeps one readiness set
+//   (connection_set.hpp: epoll, one-shot entries) of the listening socket
+//   and every open connection waiting for its next request; every thread
+//   waits on it. A thread that gets the listening socket accepts one
+//   connection and reads its first request itself; a thread that gets a
+//   connection runs one request on it and, if the connection stays open,
+//   puts it back into the set, where any thread may take its next request.
+//   FCGX_Accept_r is called only once the connection is readable.
+// - Each connection has its own FCGX_Request, kept between its requests.
+//   libfcgi works on a duplicate of the accepted descriptor and closes it
+//   when the connection ends; the set holds the original (see
+//   connection_set.hpp).
 // - FCGX_InitRequest gets listen_sock -1: if a connection ends (nginx
 //   closed an idle one, or a protocol error), FCGX_Accept_r closes it and
 //   its own accept() fails at once with EBADF instead of blocking.
 // - FCGX_Finish_r() closes the connection when keepConnection is 0 (set
 //   from FCGI_KEEP_CONN in FCGI_BEGIN_REQUEST) or a stream failed. Before
-//   FCGX_Accept_r on a connection we accepted ourselves, keepConnection
-//   must be 1, or that leading FCGX_Finish_r closes it.
-// - During a stop a kept-alive connection is never closed under nginx,
-//   which may be sending the next request on it at that very moment (a
-//   POST lost that way is not retried): the response to the next request
-//   on it is written by write_last_response, after which nginx closes it.
-//   Idle ones are left to nginx's keepalive_timeout, or cut at the
-//   shutdown timeout.
+//   FCGX_Accept_r on a connection that has already been answered (or that
+//   we accepted ourselves), keepConnection must be 1, or that leading
+//   FCGX_Finish_r closes it.
+// - During a stop the listening socket leaves the set, and a kept-alive
+//   connection is never closed under nginx, which may be sending the next
+//   request on it at that very moment (a POST lost that way is not
+//   retried): the response to the next request on it is written by
+//   write_last_response, after which nginx closes it. Idle ones are left
+//   to nginx's keepalive_timeout, or given up at the shutdown timeout. The
+//   threads exit once no connection is left (or at that timeout).
 // - libfcgi's read() does not retry EINTR (it becomes a broken request):
 //   request threads block every signal.
 // ipcFd and keepConnection sit below fcgiapp.h's "don't use" line; they
@@ -54,6 +68,7 @@
 #include <thread>
 #include <vector>
 
+#include "connection_set.hpp"
 #include "request_adapter.hpp"
 #include "sys_error.hpp"
 
@@ -80,17 +95,6 @@ class event_fd {
 
   private:
     int fd_;
-};
-
-// The connection a thread holds, so that the stop can cut it at the
-// deadline. Updated after every libfcgi call that may have closed it.
-struct connection_slot {
-    std::mutex mutex;
-    int fd = -1;
-    void set(int value) {
-        std::lock_guard lock(mutex);
-        fd = value;
-    }
 };
 
 std::string printable_excerpt(const std::string& text, std::size_t limit = 300) {
@@ -125,18 +129,38 @@ class worker {
             tcp_ = address.ss_family == AF_INET || address.ss_family == AF_INET6;
     }
 
-    bool ready() const noexcept { return wake_.fd() >= 0 && self_stop_.fd() >= 0; }
+    bool ready() const noexcept {
+        return wake_.fd() >= 0 && self_stop_.fd() >= 0 && connections_.valid();
+    }
     int self_stop_fd() const noexcept { return self_stop_.fd(); }
     unsigned long served() const noexcept { return served_.load(); }
 
-    void serve(unsigned thread, connection_slot& slot) noexcept;
+    // Once every thread runs: from now on they accept.
+    bool start_accepting() noexcept { return connections_.add_listener(listen_fd_); }
 
-    void begin_stop(std::chrono::seconds timeout, bool drain_backlog) {
-        deadline_.store((steady::now() + timeout).time_since_epoch().count());
-        drain_backlog_.store(drain_backlog);
-        stopping_.store(true);
-        wake_.signal();
+    void serve(unsigned thread) noexcept;
+
+    // Accepts no more connections (but, with drain_backlog, those already
+    // queued), answers the requests still coming on open connections, and
+    // lets the threads exit once no connection is left.
+    void begin_stop(std::chrono::seconds timeout, bool drain_backlog);
+
+    // The threads exit now, whatever they hold (threads that could not all
+    // start).
+    void abort() {
+        begin_stop(std::chrono::seconds(0), false);
+        connections_.exit();
     }
+
+    // At the shutdown timeout: threads waiting for a request exit, and
+    // every connection is shut down, which wakes a thread blocked reading
+    // one. Returns how many connections were open.
+    std::size_t give_up() noexcept {
+        connections_.exit();
+        return connections_.shut_down_all();
+    }
+
+    unsigned busy() const noexcept { return busy_.load(); }
 
     void thread_started() {
         std::lock_guard lock(mutex_);
@@ -161,9 +185,10 @@ class worker {
 
   private:
     bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
-    int accept_connection();
-    int accept_queued();
-    bool wait_for_request(int fd);
+    connection* accept_connection() noexcept;
+    void set_nodelay(int fd) const noexcept;
+    void serve_connection(unsigned thread, connection* c) noexcept;
+    bool run_request(unsigned thread, FCGX_Request& request);
     bool handle(unsigned thread, FCGX_Request& request);
     void thread_finished() {
         std::lock_guard lock(mutex_);
@@ -179,12 +204,13 @@ class worker {
     worker_observer* const observer_;
     bool tcp_ = false;
 
-    event_fd wake_;       // stop requested: every poll in every thread returns
+    connection_set connections_;
+    event_fd wake_;       // the stop began: a thread backing off from accept() stops waiting
     event_fd self_stop_;  // max_requests reached: tells run_worker to stop
     std::atomic<bool> stopping_{false};
-    std::atomic<bool> drain_backlog_{false};
     std::atomic<steady::rep> deadline_{0};
     std::atomic<unsigned long> served_{0};
+    std::atomic<unsigned> busy_{0};
     std::atomic<long> last_accept_error_log_{0};
 
     std::mutex mutex_;
@@ -201,75 +227,86 @@ void worker::back_off_after(const char* call, int error) {
     std::this_thread::sleep_for(100ms);
 }
 
-int worker::accept_connection() {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-        if (errno != EINTR) back_off_after("poll", errno);
-        return -1;
-    }
-    if (stopping()) return -1;
-    if (!(fds[0].revents & POLLIN)) {
-        if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))
-            back_off_after("poll on the listening socket", EINVAL);
-        return -1;
-    }
-    // Non-blocking listener: the threads (and the pool's other workers)
-    // all wake for one connection; the losers get EAGAIN and poll again.
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
-        switch (errno) {
-            case EAGAIN:
-            case EINTR:
-            case ECONNABORTED:
-            case EPROTO:
-            case EPERM:
-                return -1;
-            case EINVAL: {
-                // Shut down to new connections: the pool's final stop,
-                // whose stop request reaches this process a moment later.
-                pollfd wake{wake_.fd(), POLLIN, 0};
-                ::poll(&wake, 1, 100);
-                return -1;
-            }
-            default:
-                back_off_after("accept", errno);
-                return -1;
-        }
-    }
+void worker::set_nodelay(int fd) const noexcept {
     if (tcp_) {
         const int on = 1;  // one response per request: no Nagle delay
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     }
-    return fd;
 }
 
-int worker::accept_queued() {
+// The caller took the listening socket's event (which no other thread can
+// get until it is armed again).
+connection* worker::accept_connection() noexcept {
+    // The stop removes the listening socket from the set; an event taken
+    // just before is dropped.
+    if (stopping()) return nullptr;
+    // Non-blocking listener: the pool's other workers wake for the same
+    // connection; the losers get EAGAIN. The connection itself is blocking.
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0 && tcp_) {
-        const int on = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    if (fd < 0) {
+        const int error = errno;
+        try {
+            switch (error) {
+                case EAGAIN:
+                case EINTR:
+                case ECONNABORTED:
+                case EPROTO:
+                case EPERM:
+                    break;
+                case EINVAL: {
+                    // Shut down to new connections: the pool's final stop,
+                    // whose stop request reaches this process a moment later.
+                    pollfd wake{wake_.fd(), POLLIN, 0};
+                    ::poll(&wake, 1, 100);
+                    break;
+                }
+                default:
+                    back_off_after("accept", error);
+                    break;
+            }
+        } catch (...) {
+        }
+        connections_.rearm_listener();
+        return nullptr;
     }
-    return fd;
+    // At once: another thread may accept the next connection while this
+    // one reads the first request of this one.
+    connections_.rearm_listener();
+    set_nodelay(fd);
+    return connections_.adopt(fd);
 }
 
-bool worker::wait_for_request(int fd) {
-    for (;;) {
-        if (!stopping()) {
-            pollfd fds[2] = {{fd, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-            const int rc = ::poll(fds, 2, -1);
-            if (rc < 0 && errno == EINTR) continue;
-            if (rc < 0 || fds[0].revents != 0) return true;  // libfcgi will see what it is
-            continue;                                        // woken: now stopping
-        }
-        // Draining: a request nginx sends on this connection is still
-        // answered; an idle connection is given up at the deadline only.
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline() - steady::now());
-        if (left <= 0ms) return false;
-        pollfd fds{fd, POLLIN, 0};
-        const int rc = ::poll(&fds, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc != 0) return true;
+// Runs one request on `c`, which the caller owns (taken from the set, or
+// just accepted), then puts it back into the set or closes it.
+void worker::serve_connection(unsigned thread, connection* c) noexcept {
+    bool open = false;
+    busy_.fetch_add(1);
+    try {
+        open = run_request(thread, c->request);
+    } catch (const std::exception& e) {
+        log_error(std::string("FastCGI connection failed: ") + e.what());
+    } catch (...) {
+        log_error("FastCGI connection failed: unknown exception");
     }
+    busy_.fetch_sub(1);
+    // At the shutdown timeout an open connection is given up rather than
+    // put back for threads that are leaving.
+    if (open && !connections_.exiting() && connections_.rearm(c)) return;
+    connections_.close(c);
+}
+
+// True when the connection stays open for another request.
+bool worker::run_request(unsigned thread, FCGX_Request& request) {
+    request.keepConnection = 1;
+    if (FCGX_Accept_r(&request) != 0) {
+        // The peer closed the connection (or broke the protocol); libfcgi
+        // has closed its descriptor.
+        return false;
+    }
+    // A response written the usual way while the stop began leaves the
+    // connection open: the next request on it is the last.
+    if (!handle(thread, request)) FCGX_Finish_r(&request);
+    return request.ipcFd >= 0;
 }
 
 // Returns true when it has closed the connection itself (its last response
@@ -333,52 +370,51 @@ bool worker::handle(unsigned thread, FCGX_Request& request) {
     return last;
 }
 
-void worker::serve(unsigned thread, connection_slot& slot) noexcept {
-    FCGX_Request request;
-    FCGX_InitRequest(&request, -1, 0);
-    try {
-        for (;;) {
-            if (request.ipcFd < 0) {
-                int fd = -1;
-                if (!stopping()) {
-                    fd = accept_connection();
-                    if (fd < 0) continue;
-                } else {
-                    // Connections nginx queued before the socket was closed
-                    // to new ones carry requests that must not be lost.
-                    if (drain_backlog_.load()) fd = accept_queued();
-                    if (fd < 0) break;
-                }
-                request.ipcFd = fd;
-                request.keepConnection = 1;
-                slot.set(fd);
-            }
-            if (!wait_for_request(request.ipcFd)) {
-                log_info("closing an idle FastCGI connection at the shutdown timeout");
-                break;
-            }
-            if (FCGX_Accept_r(&request) != 0) {
-                // The peer closed the connection (or broke the protocol);
-                // libfcgi has closed it.
-                slot.set(request.ipcFd);
-                continue;
-            }
-            // A response written the usual way while the stop began leaves
-            // the connection open: the next request on it is the last.
-            if (!handle(thread, request)) FCGX_Finish_r(&request);
-            slot.set(request.ipcFd);
+void worker::serve(unsigned thread) noexcept {
+    using kind = connection_set::event::kind;
+    // Bounded by the stop: connections_.exit() ends it.
+    for (;;) {
+        const connection_set::event event = connections_.wait(-1);
+        if (event.what == kind::exit) break;
+        if (event.what == kind::listener) {
+            if (connection* c = accept_connection()) serve_connection(thread, c);
+        } else if (event.what == kind::connection) {
+            serve_connection(thread, event.conn);
         }
-    } catch (const std::exception& e) {
-        log_error(std::string("FastCGI thread failed: ") + e.what());
-    } catch (...) {
-        log_error("FastCGI thread failed: unknown exception");
-    }
-    {
-        std::lock_guard lock(slot.mutex);
-        FCGX_Free(&request, request.ipcFd >= 0 ? 1 : 0);
-        slot.fd = -1;
     }
     thread_finished();
+}
+
+void worker::begin_stop(std::chrono::seconds timeout, bool drain_backlog) {
+    deadline_.store((steady::now() + timeout).time_since_epoch().count());
+    stopping_.store(true, std::memory_order_release);
+    connections_.remove_listener();
+    wake_.signal();
+    if (drain_backlog) {
+        // Connections nginx queued before the socket was closed to new ones
+        // carry requests that must not be lost: into the set, where the
+        // threads answer them. Bounded: the socket takes no new ones.
+        unsigned queued = 0;
+        for (int round = 0; round < 100000; ++round) {
+            const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+                break;  // EAGAIN: none left (EINVAL once a unix socket's queue is empty)
+            }
+            set_nodelay(fd);
+            connection* c = connections_.adopt(fd);
+            if (c == nullptr) continue;
+            if (connections_.rearm(c)) {
+                ++queued;
+            } else {
+                connections_.close(c);
+            }
+        }
+        if (queued != 0)
+            log_info("answering " + std::to_string(queued) +
+                     " FastCGI connections queued before the stop");
+    }
+    connections_.exit_when_empty();
 }
 
 std::string join(const std::vector<std::string>& parts, const char* separator) {
@@ -432,12 +468,11 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
 
     worker w(cfg, listen_fd, *service, options);
     if (!w.ready()) {
-        log_error("eventfd failed: " + errno_text(errno));
+        log_error("epoll_create1 or eventfd failed: " + errno_text(errno));
         return 1;
     }
 
     const unsigned thread_count = std::max(1u, cfg.threads);
-    std::vector<std::unique_ptr<connection_slot>> slots;
     std::vector<std::thread> threads;
     {
         // Threads inherit this mask: signals go to the caller's thread only.
@@ -446,14 +481,12 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
         pthread_sigmask(SIG_BLOCK, &all, &previous);
         try {
             for (unsigned i = 0; i < thread_count; ++i) {
-                slots.push_back(std::make_unique<connection_slot>());
                 w.thread_started();
-                connection_slot& slot = *slots.back();
                 try {
-                    threads.emplace_back([&w, &slot, i] { w.serve(i, slot); });
+                    threads.emplace_back([&w, i] { w.serve(i); });
                 } catch (...) {
                     w.thread_not_started();
-                    w.begin_stop(0s, false);
+                    w.abort();
                     throw;
                 }
             }
@@ -464,6 +497,11 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
             return 1;
         }
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    }
+    if (!w.start_accepting()) {
+        w.abort();
+        for (auto& t : threads) t.join();
+        return 1;
     }
 
     log_info("invsys-fcgi ready: listen=" + cfg.listen + " threads=" +
@@ -478,18 +516,16 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
     w.begin_stop(std::chrono::seconds(cfg.shutdown_timeout_s), drain_backlog);
 
     if (!w.wait_threads(w.deadline())) {
-        unsigned open = 0;
-        for (auto& slot : slots) {
-            std::lock_guard lock(slot->mutex);
-            if (slot->fd >= 0) {
-                ::shutdown(slot->fd, SHUT_RDWR);  // wakes a read blocked inside libfcgi
-                ++open;
-            }
-        }
-        log_warn("shutdown timeout: " + std::to_string(w.running()) + " threads busy; cut " +
-                 std::to_string(open) + " connections");
+        const unsigned busy = w.busy();
+        const std::size_t open = w.give_up();
+        if (busy == 0)
+            log_info("shutdown timeout: giving up " + std::to_string(open) +
+                     " idle FastCGI connections");
+        else
+            log_warn("shutdown timeout: " + std::to_string(busy) + " threads busy; cut " +
+                     std::to_string(open) + " connections");
         if (!w.wait_threads(steady::now() + 2s)) {
-            log_error("invsys-fcgi exiting with " + std::to_string(w.running()) +
+            log_error("invsys-fcgi exiting with " + std::to_string(w.busy()) +
                       " requests still running after the shutdown timeout");
             ::_exit(1);
         }

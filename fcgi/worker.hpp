@@ -1,5 +1,8 @@
 // One worker: the service plus cfg.threads threads serving FastCGI
-// connections accepted from a listening socket someone else bound.
+// connections accepted from a listening socket someone else bound. A
+// connection holds no thread between its requests: any free thread serves
+// any open connection that has a request, so kept-alive connections, however
+// many nginx keeps open, never keep a new one waiting.
 //
 // This is the entry point the pool's master forks around: it binds nothing
 // and installs no signal handler. The caller owns the listening fd and the
@@ -57,7 +60,8 @@ struct worker_options {
 // until the stop: then accepts no more connections, finishes the requests
 // in flight, answers requests that nginx sends on already open kept-alive
 // connections and closes each connection after its response; idle
-// connections are given up at cfg.shutdown_timeout_s.
+// connections are given up at cfg.shutdown_timeout_s. Returns as soon as
+// no connection is left open.
 //
 // Returns 0 after a graceful stop, 1 when the service cannot be constructed
 // (logged in one line) or the threads cannot start. If requests are still
