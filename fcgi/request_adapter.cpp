@@ -1,5 +1,7 @@
 #include "request_adapter.hpp"
 
+#include <invsys/http_status.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,7 +108,7 @@ std::string format_response(const invsys::http_response& response) {
     out += "Status: ";
     out += std::to_string(response.status);
     out += ' ';
-    out += reason_phrase(response.status);
+    out += invsys::http_reason_phrase(response.status);
     out += "\r\n";
     for (const auto& [name, value] : response.headers) {
         append_sanitized(out, name);
@@ -205,87 +207,6 @@ bool write_last_response(FCGX_Request& request, const invsys::http_response& res
     // its end (at most 2 s), then close().
     FCGX_Free(&request, 1);
     return delivered;
-}
-
-const char* reason_phrase(int status) noexcept {
-    switch (status) {
-        case 100:
-            return "Continue";
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 202:
-            return "Accepted";
-        case 204:
-            return "No Content";
-        case 301:
-            return "Moved Permanently";
-        case 302:
-            return "Found";
-        case 303:
-            return "See Other";
-        case 304:
-            return "Not Modified";
-        case 307:
-            return "Temporary Redirect";
-        case 308:
-            return "Permanent Redirect";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 406:
-            return "Not Acceptable";
-        case 408:
-            return "Request Timeout";
-        case 409:
-            return "Conflict";
-        case 410:
-            return "Gone";
-        case 411:
-            return "Length Required";
-        case 412:
-            return "Precondition Failed";
-        case 413:
-            return "Content Too Large";
-        case 414:
-            return "URI Too Long";
-        case 415:
-            return "Unsupported Media Type";
-        case 416:
-            return "Range Not Satisfiable";
-        case 422:
-            return "Unprocessable Content";
-        case 428:
-            return "Precondition Required";
-        case 429:
-            return "Too Many Requests";
-        case 431:
-            return "Request Header Fields Too Large";
-        case 500:
-            return "Internal Server Error";
-        case 501:
-            return "Not Implemented";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        case 504:
-            return "Gateway Timeout";
-        case 505:
-            return "HTTP Version Not Supported";
-        case 507:
-            return "Insufficient Storage";
-        default:
-            return "Unknown";
-    }
 }
 
 }  // namespace invsys::fcgi

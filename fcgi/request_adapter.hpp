@@ -48,7 +48,4 @@ bool write_response(FCGX_Request& request, const invsys::http_response& response
 // the very moment). False when the peer is gone; closed either way.
 bool write_last_response(FCGX_Request& request, const invsys::http_response& response);
 
-// "Created" for 201; "Unknown" for a code without a standard phrase.
-const char* reason_phrase(int status) noexcept;
-
 }  // namespace invsys::fcgi

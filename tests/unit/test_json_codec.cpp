@@ -520,7 +520,7 @@ TEST_CASE("error codes map to their HTTP statuses and reason phrases", "[json]")
     };
     for (const auto& [status, title] : titles) {
         INFO(status);
-        CHECK(http_title(status) == title);
+        CHECK(http_reason_phrase(status) == title);
     }
 }
 

@@ -31,8 +31,30 @@ int http_status(error_code code) noexcept {
 // Reason phrases as registered by IANA (RFC 9110 and friends); 413 and 422
 // use RFC 9110's names, which replaced "Payload Too Large" and
 // "Unprocessable Entity".
-const char* http_title(int status) noexcept {
+const char* http_reason_phrase(int status) noexcept {
     switch (status) {
+        case 100:
+            return "Continue";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 303:
+            return "See Other";
+        case 304:
+            return "Not Modified";
+        case 307:
+            return "Temporary Redirect";
+        case 308:
+            return "Permanent Redirect";
         case 400:
             return "Bad Request";
         case 401:
@@ -95,6 +117,8 @@ const char* http_title(int status) noexcept {
             return "Gateway Timeout";
         case 505:
             return "HTTP Version Not Supported";
+        case 507:
+            return "Insufficient Storage";
         default:
             return "Error";
     }

@@ -2,6 +2,8 @@
 // into problem+json at exactly one catch site (api/service.cpp).
 #pragma once
 
+#include <invsys/http_status.hpp>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,8 +44,6 @@ private:
 };
 
 int http_status(error_code code) noexcept;
-// The reason phrase of an HTTP status ("Not Found"), "Error" when unknown.
-const char* http_title(int status) noexcept;
 
 // Convenience: a 400 naming one field.
 api_error invalid_field(std::string field, std::string message);

@@ -72,7 +72,7 @@ std::string encode_problem(const api_error& error) {
     write_key(w, "type");
     write_string(w, "about:blank");
     write_key(w, "title");
-    write_string(w, http_title(status));
+    write_string(w, http_reason_phrase(status));
     write_key(w, "status");
     w.Int(status);
     write_key(w, "detail");
