@@ -38,7 +38,7 @@ std::vector<std::pair<std::string, std::string>> errors_of(const loaded_type& ty
     try {
         validate_attributes(type, given);
         return {};
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.code() == error_code::invalid);
         std::vector<std::pair<std::string, std::string>> errors;
         for (const auto& error : e.errors) errors.emplace_back(error.field, error.message);
@@ -243,7 +243,7 @@ TEST_CASE("50 000 unknown attributes are listed 20 at a time with their total", 
     try {
         validate_attributes(builtin("Car"), given);
         FAIL("accepted");
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.errors.size() == max_listed_field_errors);
         CHECK(e.errors_total == 50000);
         CHECK(std::string(e.what()) == "attributes.a0: unknown attribute (and 49999 more)");

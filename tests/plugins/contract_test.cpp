@@ -149,7 +149,7 @@ std::vector<field_error> errors_of(const loaded_type& type, const std::string& n
         REQUIRE(result.count(name) == 1);
         REQUIRE(result.at(name).kind == spec->kind);
         return {};
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         REQUIRE(e.code() == error_code::invalid);
         return e.errors;
     }

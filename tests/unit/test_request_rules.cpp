@@ -1,4 +1,4 @@
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "api/request_rules.hpp"
 
 #include <catch2/catch.hpp>
@@ -31,7 +31,7 @@ std::vector<std::string> refused_fields(const allocation_input& in, bool is_new,
     try {
         apply_allocation_input(in, is_new, plain_loaded, target);
         return {};
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.code() == error_code::invalid);
         std::vector<std::string> fields;
         for (const auto& error : e.errors) fields.push_back(error.field);

@@ -1,5 +1,6 @@
-#include "api/api_error.hpp"
+#include "api/http.hpp"
 #include "api/router.hpp"
+#include "error/error.hpp"
 
 #include <invsys/service.hpp>
 
@@ -18,7 +19,7 @@ int status_of_route(const std::string& path) {
     try {
         match_route(path);
         return 200;
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         return http_status(e.code());
     }
 }

@@ -1,6 +1,6 @@
 #include "api/handlers.hpp"
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "api/http.hpp"
 #include "api/query.hpp"
 #include "api/request_rules.hpp"
@@ -18,7 +18,7 @@ std::string allocations_path(const api_call& call) {
 allocation require_allocation(const api_call& call) {
     auto found = call.ctx.db.find_allocation(call.where.resource_id, call.where.allocation_id);
     if (!found) {
-        throw api_error(error_code::not_found, "no allocation with id " + call.where.allocation_id +
+        throw error(error_code::not_found, "no allocation with id " + call.where.allocation_id +
                                                    " on this " + call.type->type_name);
     }
     return std::move(*found);

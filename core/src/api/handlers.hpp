@@ -1,5 +1,5 @@
 // The endpoint handlers. Each takes the parsed call and returns a response
-// or throws api_error; service.cpp routes to them and catches.
+// or throws error; service.cpp routes to them and catches.
 #pragma once
 
 #include "api/router.hpp"

@@ -2,7 +2,7 @@
 // handlers so they can be tested on their own.
 #pragma once
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "json/codec.hpp"
 #include "model.hpp"
 #include "plugins/registry.hpp"
@@ -23,11 +23,11 @@ void check_name(const std::string& name, std::vector<field_error>& errors);
 // or the stored one for PATCH): each end given in either form replaces that
 // end; omitted fields keep their values. `is_new` makes the start, end and
 // allocation_type required. Then checks from < to, the field limits and the
-// type's own rules. Throws api_error(invalid) listing every violation.
+// type's own rules. Throws error(invalid) listing every violation.
 void apply_allocation_input(const allocation_input& input, bool is_new, const loaded_type& type,
                             allocation& target);
 
-// Throws api_error(invalid) with `errors`, detail naming the first field.
+// Throws error(invalid) with `errors`, detail naming the first field.
 [[noreturn]] void throw_invalid(std::vector<field_error> errors);
 
 }  // namespace invsys

@@ -1,6 +1,6 @@
 #include "api/handlers.hpp"
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "api/attribute_validation.hpp"
 #include "api/http.hpp"
 #include "api/query.hpp"
@@ -27,7 +27,7 @@ std::string attributes_json(const api_call& call, const resource_input& input) {
 resource require_resource(const api_call& call) {
     auto found = call.ctx.db.find_resource(call.type->type_name, call.where.resource_id);
     if (!found) {
-        throw api_error(error_code::not_found,
+        throw error(error_code::not_found,
                         "no " + call.type->type_name + " with id " + call.where.resource_id);
     }
     return std::move(*found);

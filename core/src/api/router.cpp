@@ -1,6 +1,6 @@
 #include "api/router.hpp"
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "util/uuid.hpp"
 
 namespace invsys {
@@ -18,7 +18,7 @@ std::vector<std::string_view> split_segments(std::string_view path) {
     return segments;
 }
 
-[[noreturn]] void no_such_path() { throw api_error(error_code::not_found, "no such resource"); }
+[[noreturn]] void no_such_path() { throw error(error_code::not_found, "no such resource"); }
 
 std::string checked_id(std::string_view segment) {
     if (!is_uuid(segment)) no_such_path();

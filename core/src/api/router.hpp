@@ -27,7 +27,7 @@ struct route {
 // The methods each kind of route answers, for 405 and its Allow header.
 const std::vector<std::string>& allowed_methods(route_kind kind);
 
-// Splits `path` (raw, as sent). Throws api_error(not_found) for a path that
+// Splits `path` (raw, as sent). Throws error(not_found) for a path that
 // no route has the shape of. Ids that are not UUIDs are not_found too:
 // they can name nothing, so they never reach storage. Whether the
 // collection is served is for the caller to check.

@@ -2,7 +2,7 @@
 // handler, and is the one place where errors become problem+json.
 #include <invsys/service.hpp>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "api/handlers.hpp"
 #include "api/http.hpp"
 #include "api/router.hpp"
@@ -72,7 +72,7 @@ struct service::impl {
 
     http_response dispatch(const http_request& request) {
         if (request.body.size() > cfg.max_body_bytes) {
-            throw api_error(error_code::payload_too_large,
+            throw error(error_code::payload_too_large,
                             "request body is larger than " + std::to_string(cfg.max_body_bytes) +
                                 " bytes");
         }
@@ -80,15 +80,10 @@ struct service::impl {
         const loaded_type* type = nullptr;
         if (!where.collection.empty()) {
             type = registry.find_by_collection(where.collection);
-            if (!type) throw api_error(error_code::not_found, "no collection '" + where.collection + "'");
+            if (!type) throw error(error_code::not_found, "no collection '" + where.collection + "'");
         }
         const handler h = find_handler(where.kind, request.method);
-        if (!h) {
-            api_error error(error_code::method_not_allowed,
-                            request.method + " is not allowed here");
-            error.allow = allowed_methods(where.kind);
-            throw error;
-        }
+        if (!h) return method_not_allowed_response(request.method, allowed_methods(where.kind));
         return h(api_call{context, request, where, type});
     }
 };
@@ -129,18 +124,17 @@ http_response service::answer(const http_request& request) noexcept {
     try {
         try {
             return impl_->dispatch(request);
-        } catch (const api_error& error) {
-            if (error.code() == error_code::internal) {
-                log_error(request.method + " " + request.path + ": " + error.what());
+        } catch (const error& failure) {
+            if (failure.code() == error_code::internal) {
+                log_error(request.method + " " + request.path + ": " + failure.what());
             }
-            return problem_response(error);
+            return problem_response(failure);
         } catch (const std::bad_alloc&) {
             log_error(request.method + " " + request.path + ": out of memory");
-            api_error error(error_code::unavailable, "the server is short of memory");
-            return problem_response(error);
+            return problem_response(error(error_code::unavailable, "the server is short of memory"));
         } catch (const std::exception& e) {
             log_error(request.method + " " + request.path + ": " + e.what());
-            return problem_response(api_error(error_code::internal, "internal error"));
+            return problem_response(error(error_code::internal, "internal error"));
         }
     } catch (...) {
         // Building the problem itself failed (out of memory): answer without allocating more.

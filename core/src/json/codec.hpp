@@ -4,12 +4,12 @@
 // Parsing (json_reader.hpp) never lets RapidJSON convert a number, is
 // iterative, validates UTF-8, refuses nesting deeper than max_json_depth and
 // bodies larger than max_json_bytes; the decoders check the type of every
-// field. Failures throw api_error(invalid) with `errors` naming the fields
+// field. Failures throw error(invalid) with `errors` naming the fields
 // (the first max_listed_field_errors of them); a value of `null` counts as
 // absent. Numbers are converted with std::from_chars (number_text.hpp).
 #pragma once
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "model.hpp"
 
 #include <invsys/resource_type.hpp>
@@ -99,8 +99,9 @@ std::string encode_types(const std::vector<type_description>& types);
 // The JSON Schema (draft 2020-12) object of one type's attributes.
 std::string encode_attribute_schema(const std::vector<attribute_spec>& attributes);
 
-// RFC 9457 problem body for `error`, with `status` and its title.
-std::string encode_problem(const api_error& error);
+// RFC 9457 problem body for `failure`, answered with `status` (the caller's
+// mapping of its code) and that status's title.
+std::string encode_problem(const error& failure, int status);
 
 // A flat object of string members, e.g. {"status":"ok","database":"sqlite"}.
 std::string encode_string_object(const std::vector<std::pair<std::string, std::string>>& members);
