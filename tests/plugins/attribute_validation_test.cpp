@@ -1,6 +1,7 @@
 // Attribute validation against declared specs, table-driven over the real
 // built-in plugins, then the rules no built-in plugin happens to exercise.
-#include "api/attribute_validation.hpp"
+#include "api/router.hpp"
+#include "booking/attribute_validation.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -22,7 +23,7 @@ using test::raw_string;
 
 const plugin_registry& builtins() {
     static const plugin_registry registry =
-        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR);
+        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
     return registry;
 }
 

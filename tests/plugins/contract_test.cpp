@@ -10,7 +10,8 @@
 #include <limits>
 #include <thread>
 
-#include "api/attribute_validation.hpp"
+#include "api/router.hpp"
+#include "booking/attribute_validation.hpp"
 #include "plugins/declaration_checks.hpp"
 #include "plugins/registry.hpp"
 #include "support.hpp"
@@ -180,7 +181,7 @@ TEST_CASE("every plugin keeps the plugin contract", "[plugins][contract]") {
 
     SECTION("its collection and attributes are well formed and described") {
         CHECK_FALSE(type_name_problem(impl.type_name()));
-        CHECK_FALSE(collection_problem(impl.collection()));
+        CHECK_FALSE(collection_problem(impl.collection(), reserved_collection_names()));
         CHECK_FALSE(attribute_specs_problem(impl.attributes()));
         CHECK_FALSE(impl.attributes().empty());
         for (const auto& spec : impl.attributes()) {

@@ -1,5 +1,5 @@
-// The API's rules for names and allocations (API.md), separate from the
-// handlers so they can be tested on their own.
+// The booking rules for names and allocations (docs/api.md): plain
+// functions over decoded input, without HTTP, tested on their own.
 #pragma once
 
 #include "error/error.hpp"
@@ -21,10 +21,12 @@ void check_name(const std::string& name, std::vector<field_error>& errors);
 
 // Applies `input` to `target` (a new allocation with open ends and no type,
 // or the stored one for PATCH): each end given in either form replaces that
-// end; omitted fields keep their values. `is_new` makes the start, end and
-// allocation_type required. Then checks from < to, the field limits and the
+// end; omitted fields keep their values. allocation_change::create makes
+// the start, end and allocation_type required. Then checks from < to, the field limits and the
 // type's own rules. Throws error(invalid) listing every violation.
-void apply_allocation_input(const allocation_input& input, bool is_new, const loaded_type& type,
+enum class allocation_change { create, update };
+void apply_allocation_input(const allocation_input& input, allocation_change change,
+                            const loaded_type& type,
                             allocation& target);
 
 // Throws error(invalid) with `errors`, detail naming the first field.
