@@ -52,6 +52,11 @@ constexpr milliseconds tick = 250ms;
 constexpr milliseconds first_backoff = 100ms;
 constexpr milliseconds max_backoff = 5s;
 constexpr auto young = 1s;     // died sooner than this after its start: back off
+// fork() failing (EAGAIN: a process or memory limit) is the machine's
+// state, not a seat's: every restart waits, 250 ms doubling to 30 s, one
+// log line per step, until a fork succeeds again.
+constexpr milliseconds first_fork_backoff = 250ms;
+constexpr milliseconds max_fork_backoff = 30s;
 constexpr auto settled = 10s;  // lived this long: the back-off starts over
 // Reload: the check child, then the new generation becoming ready.
 constexpr auto check_timeout = 30s;
@@ -79,6 +84,13 @@ std::string check_outcome(const child_exit& e) {
     if (text.rfind("code ", 0) == 0) text.replace(0, 4, "exit");
     return text;
 }
+
+milliseconds next_fork_backoff(milliseconds previous) {
+    return previous < first_fork_backoff ? first_fork_backoff
+                                         : std::min(2 * previous, max_fork_backoff);
+}
+
+enum class spawn_result { started, no_free_entry, failed };
 
 struct seat {
     pid_t pid = -1;  // the worker holding it, -1: none
@@ -113,7 +125,8 @@ class master {
 
     generation* create_generation(const invsys::config& cfg);
     generation* find_generation(unsigned number) noexcept;
-    bool spawn_into(generation& g, unsigned index);
+    spawn_result spawn_into(generation& g, unsigned index);
+    void on_fork_failed();
     void schedule_restart(generation& g, unsigned index, steady::duration delay);
     steady::duration young_death_delay(seat& s);
     void forget_idle_generations();
@@ -171,6 +184,10 @@ class master {
     bool give_up_ = false;
 
     steady::time_point last_stuck_search_;
+
+    // fork() failing: no worker is started before fork_retry_at_.
+    milliseconds fork_backoff_{0};
+    steady::time_point fork_retry_at_;
 };
 
 master::~master() {
@@ -221,9 +238,10 @@ generation* master::find_generation(unsigned number) noexcept {
     return it == generations_.end() ? nullptr : it->second.get();
 }
 
-bool master::spawn_into(generation& g, unsigned index) {
+spawn_result master::spawn_into(generation& g, unsigned index) {
     const auto free_entry = std::find(g.entry_used.begin(), g.entry_used.end(), false);
-    if (free_entry == g.entry_used.end()) return false;  // recycled workers still finishing
+    // Recycled workers still finishing.
+    if (free_entry == g.entry_used.end()) return spawn_result::no_free_entry;
     worker_launch launch;
     launch.cfg = &g.cfg;
     launch.listen_fd = socket_.fd;
@@ -232,11 +250,27 @@ bool master::spawn_into(generation& g, unsigned index) {
     launch.close_fds = {notify_read_};
     const auto entry = static_cast<unsigned>(free_entry - g.entry_used.begin());
     const worker_process* w = children_.spawn_worker(launch, g.number, index + 1, entry);
-    if (w == nullptr) return false;
+    if (w == nullptr) {
+        on_fork_failed();
+        return spawn_result::failed;
+    }
+    if (fork_backoff_.count() != 0) {
+        log_info("master: fork works again (after backing off " + seconds_text(fork_backoff_) +
+                 ")");
+        fork_backoff_ = 0ms;
+    }
     g.entry_used[entry] = true;
     g.seats[index].pid = w->pid;
     g.seats[index].restart_at.reset();
-    return true;
+    return spawn_result::started;
+}
+
+void master::on_fork_failed() {
+    fork_backoff_ = next_fork_backoff(fork_backoff_);
+    fork_retry_at_ = steady::now() + fork_backoff_;
+    log_warn("master: starting workers failed (see the line above); backing off: next attempt in " +
+             seconds_text(fork_backoff_) + " (doubling up to " + seconds_text(max_fork_backoff) +
+             ")");
 }
 
 void master::schedule_restart(generation& g, unsigned index, steady::duration delay) {
@@ -456,9 +490,20 @@ void master::run_timers() {
             for (unsigned i = 0; i < g->seats.size(); ++i) {
                 seat& s = g->seats[i];
                 if (!s.restart_at || *s.restart_at > now) continue;
-                // No free entry (recycled workers finishing) or fork failed:
-                // try again on the next tick.
-                if (!spawn_into(*g, i)) s.restart_at = now + tick;
+                if (now < fork_retry_at_) {
+                    s.restart_at = fork_retry_at_;  // backing off from a failed fork
+                    continue;
+                }
+                switch (spawn_into(*g, i)) {
+                    case spawn_result::started:
+                        break;
+                    case spawn_result::no_free_entry:  // recycled workers finishing
+                        s.restart_at = now + tick;
+                        break;
+                    case spawn_result::failed:
+                        s.restart_at = fork_retry_at_;
+                        break;
+                }
             }
         }
     }
@@ -549,7 +594,7 @@ void master::start_next_generation() {
     next_ = g->number;
     next_deadline_ = steady::now() + ready_timeout;
     for (unsigned i = 0; i < g->seats.size(); ++i) {
-        if (!spawn_into(*g, i)) {
+        if (spawn_into(*g, i) != spawn_result::started) {
             abort_reload("worker " + std::to_string(i + 1) + " of generation " +
                          std::to_string(g->number) + " could not be started");
             return;
@@ -662,7 +707,9 @@ int master::run() {
     if (first == nullptr) return 1;
     current_ = first->number;
     for (unsigned i = 0; i < first->seats.size(); ++i)
-        if (!spawn_into(*first, i)) schedule_restart(*first, i, first_backoff);
+        if (spawn_into(*first, i) != spawn_result::started)
+            schedule_restart(*first, i, std::max<steady::duration>(first_backoff,
+                                                                   fork_retry_at_ - steady::now()));
 
     last_stuck_search_ = steady::now();
     // The loop ends once the pool has stopped; every pass is bounded.
