@@ -7,8 +7,10 @@
 //                replaced, after a back-off when workers die young (100 ms
 //                doubling to 5 s; reset once one lives 10 s); one that
 //                recycles itself (max_requests) is replaced at once; one
-//                whose request runs longer than request_timeout_s is
-//                killed, with a log line naming the request, and replaced.
+//                whose request's handler runs longer than request_timeout_s
+//                is killed, with a log line naming the request, and
+//                replaced. A failing fork() holds every restart back for
+//                250 ms doubling to 30 s (one log line per attempt).
 //   RELOADING    SIGHUP: the config file is read again and a check child
 //                (`invsys-fcgi --check`) loads it with the plugins. If that
 //                fails, the running workers are kept. If it passes, a new
