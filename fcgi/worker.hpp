@@ -72,8 +72,8 @@ struct worker_options {
 //
 // Returns 0 after a graceful stop, 1 when the service cannot be constructed
 // (logged in one line), a name of the peer check does not resolve, or the
-// threads cannot start. If requests are still
-// running shutdown_timeout_s (+ 2 s of grace) after the stop, the process
+// threads cannot start. If requests are still running shutdown_timeout_s
+// (+ 2 s of grace) after the stop, the process
 // ends with _exit(1): the service cannot be destroyed under them.
 int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& options);
 

@@ -28,7 +28,8 @@ struct config {
     unsigned threads = 4;
     // A worker is recycled after this many requests (0: never).
     unsigned max_requests = 0;
-    // A request running longer than this many seconds gets its worker killed.
+    // A request whose handler runs longer than this many seconds gets its
+    // worker killed (reading the request and writing the answer excluded).
     unsigned request_timeout_s = 30;
     // How long in-flight requests may take to finish on stop or reload.
     unsigned shutdown_timeout_s = 30;
