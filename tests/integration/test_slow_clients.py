@@ -48,8 +48,7 @@ class UnreadAnswerTest(PoolTestCase):
     stack_options = {
         "workers": 1, "threads": 1,
         "extra_config": {"request_timeout_s": REQUEST_TIMEOUT_S, "fastcgi_io_timeout_s": IO_TIMEOUT_S},
-        # Pages are capped in bytes (max_page_bytes, 1 MiB by default): this answer needs 20 MB.
-        # An environment override, which the service ignores while it has no such key.
+        # Pages are capped in bytes (max_page_bytes, 1 MiB by default): this answer needs 17 MB.
         "env": {"INVSYS_MAX_PAGE_BYTES": "33554432"},
     }
 
