@@ -36,7 +36,10 @@ rapidjson::Document parsed(const std::string& text) {
 template <typename F>
 std::string object_of(std::size_t n, F member) {
     std::string body = "{";
-    for (std::size_t i = 0; i < n; ++i) body += (i ? "," : "") + member(i);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i != 0) body += ',';
+        body += member(i);
+    }
     return body + "}";
 }
 
@@ -60,7 +63,7 @@ TEST_CASE("100 000 duplicate keys answer 20 errors, the total and a short body",
 TEST_CASE("50 000 unknown fields and 50 000 unknown attributes answer under 8 KiB",
           "[json][bounded]") {
     const std::string fields =
-        object_of(50000, [](std::size_t i) { return "\"f" + std::to_string(i) + "\":0"; });
+        object_of(50000, [](std::size_t i) { return std::string("\"f").append(std::to_string(i)).append("\":0"); });
     const error e = resource_error(fields);
     CHECK(e.errors_total == 50000);
     CHECK(problem_of(e).size() < 8 * 1024);
@@ -68,7 +71,7 @@ TEST_CASE("50 000 unknown fields and 50 000 unknown attributes answer under 8 Ki
 
 TEST_CASE("a huge field name is quoted cut short", "[json][bounded]") {
     const std::string name(500000, 'k');
-    const error e = resource_error("{\"" + name + "\":1}");
+    const error e = resource_error(std::string("{\"").append(name).append("\":1}"));
     REQUIRE(e.errors.size() == 1);
     CHECK(e.errors[0].field == std::string(max_quoted_field_code_points, 'k') + "\xe2\x80\xa6");
     const std::string problem = problem_of(e);
@@ -76,7 +79,7 @@ TEST_CASE("a huge field name is quoted cut short", "[json][bounded]") {
     // Cut on code points, never inside a UTF-8 sequence.
     std::string euros;
     for (int i = 0; i < 100; ++i) euros += "\xe2\x82\xac";
-    const error w = resource_error("{\"" + euros + "\":1}");
+    const error w = resource_error(std::string("{\"").append(euros).append("\":1}"));
     CHECK(w.errors[0].field.size() == max_quoted_field_code_points * 3 + 3);
 }
 
