@@ -7,9 +7,9 @@
 namespace invsys {
 namespace {
 
-class bus_type final : public resource_type {
+class bus_type final : public named_resource_type<bus_type> {
   public:
-    std::string type_name() const noexcept override { return "Bus"; }
+    static constexpr std::string_view name = "Bus";
     std::string collection() const noexcept override { return "buses"; }
 
     std::vector<attribute_spec> attributes() const noexcept override {
@@ -33,4 +33,4 @@ class bus_type final : public resource_type {
 }  // namespace
 }  // namespace invsys
 
-INVSYS_PLUGIN(invsys::bus_type, "Bus")
+INVSYS_PLUGIN(invsys::bus_type)
