@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import (PoolTestCase, _fcgi_pair, _fcgi_record, http_request, wait_until)
+from harness import (PoolTestCase, fcgi_pair, fcgi_record, http_request, wait_until)
 
 IO_TIMEOUT_S = 2
 REQUEST_TIMEOUT_S = 3
@@ -27,11 +27,11 @@ HOUR_US = 3600 * 1_000_000
 
 
 def begin_request(keep_conn=False):
-    return _fcgi_record(1, 1, bytes([0, 1, 1 if keep_conn else 0, 0, 0, 0, 0, 0]))
+    return fcgi_record(1, 1, bytes([0, 1, 1 if keep_conn else 0, 0, 0, 0, 0, 0]))
 
 
 def params_record(params):
-    return _fcgi_record(4, 1, b"".join(_fcgi_pair(k, v) for k, v in params.items()))
+    return fcgi_record(4, 1, b"".join(fcgi_pair(k, v) for k, v in params.items()))
 
 
 POST_PARAMS = {
@@ -170,8 +170,8 @@ class StalledFastcgiPeerTest(PoolTestCase):
         started = time.monotonic()
         # Half a BEGIN_REQUEST; a whole request header whose body (100 bytes) never comes.
         half_begin = self.stalled(begin_request()[:5])
-        no_body = self.stalled(begin_request() + params_record(POST_PARAMS) + _fcgi_record(4, 1)
-                               + _fcgi_record(5, 1, b'{"name":')[:20])
+        no_body = self.stalled(begin_request() + params_record(POST_PARAMS) + fcgi_record(4, 1)
+                               + fcgi_record(5, 1, b'{"name":')[:20])
         time.sleep(0.5)  # both threads have taken their connection
 
         # Both threads are held: a request waits for one of them, and is answered once the io

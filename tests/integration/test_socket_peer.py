@@ -18,16 +18,16 @@ import time
 import unittest
 
 from harness import (BUILTIN_PLUGIN_DIR, IS_ROOT, SOCKET_GROUP, Fcgi, HarnessError, StackTestCase,
-                     _fcgi_pair, _fcgi_record, fcgi_request, free_port, make_tmpdir, wait_until)
+                     fcgi_pair, fcgi_record, fcgi_request, free_port, make_tmpdir, wait_until)
 
 NOBODY = 65534
 
 def health_request_bytes():
     params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/health", "QUERY_STRING": "",
               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
-    return (_fcgi_record(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
-            + _fcgi_record(4, 1, b"".join(_fcgi_pair(k, v) for k, v in params.items()))
-            + _fcgi_record(4, 1) + _fcgi_record(5, 1))
+    return (fcgi_record(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
+            + fcgi_record(4, 1, b"".join(fcgi_pair(k, v) for k, v in params.items()))
+            + fcgi_record(4, 1) + fcgi_record(5, 1))
 
 
 def as_peer(socket_path, uid, gid, timeout=10):
