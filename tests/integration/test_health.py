@@ -3,6 +3,7 @@ clean stop, restart on the same database, environment overrides, TCP listening."
 
 import grp
 import os
+import re
 import signal
 import stat
 import time
@@ -13,6 +14,7 @@ import sqlite3
 
 from harness import (ApiAssertions, Fcgi, SOCKET_GROUP, StackTestCase, fcgi_request, free_port, make_tmpdir,
                      mkdir_public, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS)
+from harness.log_lines import CONFIGURATION_ERROR
 
 
 class HealthTest(StackTestCase):
@@ -115,6 +117,8 @@ class StartupFailureTest(ApiAssertions):
         rc = self.run_to_exit(extra_config={"no_such_key": "1"})
         self.assertNotEqual(rc, 0)
         self.assertIn("no_such_key", self.fcgi.log())
+        self.assertTrue(CONFIGURATION_ERROR.lines(self.fcgi.log(), detail=re.compile(r".*unknown key 'no_such_key'")),
+                        self.fcgi.log_tail())
 
 
 class TcpListenTest(ApiAssertions):

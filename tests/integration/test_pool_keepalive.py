@@ -21,6 +21,7 @@ import unittest
 
 from harness import (HOUR_US, PoolTestCase, fcgi_pair, fcgi_record, iso, proc_socket_inodes,
                      utc_us, wait_until)
+from harness.log_lines import STOPPING
 
 THREADS = 2
 CLIENTS = 32
@@ -285,7 +286,7 @@ class KeptAliveStopTest(PoolTestCase):
             offset = self.fcgi.log_size()
             signalled = time.monotonic()
             self.fcgi.send_signal(signal.SIGTERM)
-            self.assertTrue(wait_until(lambda: "stopping" in self.fcgi.log_since(offset), 5),
+            self.assertTrue(wait_until(lambda: STOPPING.lines(self.fcgi.log_since(offset)), 5),
                             "the worker does not begin to stop\n" + self.stack.log_tails())
             time.sleep(0.2)
             for i, conn in enumerate(conns):

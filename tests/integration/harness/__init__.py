@@ -22,6 +22,7 @@ Everything public is re-exported here: test files say `from harness import Stack
 
 from .assertions import ApiAssertions, StackTestCase
 from .errors import HarnessError
+from . import log_lines
 from .fcgi_client import fcgi_pair, fcgi_record, fcgi_request
 from .files import ensure_socket_group, find_test_plugin, make_tmpdir, mkdir_public, tail
 from .http_client import Response, free_port, http_request, link_next, location_path
@@ -48,5 +49,5 @@ __all__ = [
     "link_next", "location_path", "make_tmpdir", "mkdir_public", "now_us", "parse_pg_url", "parse_utc",
     "pg_bind", "pg_classes", "pg_literal", "proc_identity", "proc_io", "proc_maps", "proc_socket_inodes",
     "proc_stat", "proc_thread_count", "process_group", "process_tree", "psql", "stop_process", "tail",
-    "unix_listening_inodes", "utc_us", "wait_until",
+    "unix_listening_inodes", "utc_us", "wait_until", "log_lines",
 ]
