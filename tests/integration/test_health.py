@@ -14,7 +14,7 @@ import sqlite3
 
 from harness import (ApiAssertions, Fcgi, SOCKET_GROUP, StackTestCase, fcgi_request, free_port, make_tmpdir,
                      mkdir_public, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS)
-from harness.log_lines import CONFIGURATION_ERROR
+from harness.log_lines import CONFIGURATION_ERROR, SERVICE_START_FAILED
 
 
 class HealthTest(StackTestCase):
@@ -101,6 +101,7 @@ class StartupFailureTest(ApiAssertions):
                 path = database.split(":", 1)[1]
                 self.assertTrue(path in log or "database" in log.lower(),
                                 f"the log says what failed:\n{log[-2000:]}")
+                self.assertTrue(SERVICE_START_FAILED.lines(log), f"the documented line says it:\n{log[-2000:]}")
                 open(self.fcgi.log_path, "w").close()
 
     def test_a_file_that_is_not_a_database_exits_1(self):

@@ -218,6 +218,12 @@ CONNECTION_CUT = LogLine(
     "FastCGI connection cut: its request took longer than 2 s (fastcgi_io_timeout_s)",
     tail=_LEFT_OUT, phase=".+?", seconds=_N)
 
+# A worker that cannot open the database (or load anything else it needs) exits with this.
+SERVICE_START_FAILED = LogLine(
+    "ERROR", "service start failed: {error}", "fcgi/worker.cpp", ('"service start failed: "',),
+    "service start failed: cannot create lock file /nonexistent/invsys.db.lock: No such file or directory",
+    error=".+")
+
 # --------------------------------------------------------------------------- fcgi/main.cpp
 
 CONFIGURATION_ERROR = LogLine(
