@@ -58,6 +58,16 @@ class LogLinesTest(unittest.TestCase):
                 self.assertIsNone(line.regex().search("x" + whole), "matches a line that starts otherwise")
                 self.assertEqual(len(line.lines("\n".join(["noise", whole, "noise"]))), 1)
 
+    def test_the_refusal_reasons_match_the_lines_registry_cpp_writes(self):
+        # in_quotes() quotes in single quotes.
+        self.assertIn("quoted.append(1, '\\'').append(text).append(1, '\\'');",
+                      source_text("core/src/plugins/declaration_checks.cpp"))
+        for reason, example in log_lines.REFUSED_REASON_EXAMPLES.items():
+            with self.subTest(reason=reason):
+                whole = LINE.format(level="ERROR", message=f"plugin refused: /tmp/p/libinvsys-x.so: {example}")
+                self.assertTrue(log_lines.PLUGIN_REFUSED.lines(whole, path=log_lines.named("libinvsys-x.so"),
+                                                               reason=re.compile(reason)), whole)
+
     def test_fixed_fields_match_exactly(self):
         whole = LINE.format(level="ERROR", message="master: reload refused: check failed (exit 1); "
                                                    "keeping the running workers")

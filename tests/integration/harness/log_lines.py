@@ -248,11 +248,18 @@ PLUGIN_REFUSED = LogLine(
     "plugin refused: /tmp/x/plugins/libinvsys-wrong_abi.so: ABI version 999, expected 1",
     path=r"/\S+", reason=".+")
 
-# Reasons of PLUGIN_REFUSED (registry.cpp, plugin_registry::state::load), as regexes of `reason`.
+# Reasons of PLUGIN_REFUSED (registry.cpp, plugin_registry::state::load), as regexes of `reason`;
+# in_quotes() (core/src/plugins) quotes names in single quotes.
 REFUSED_ABI = r"ABI version \d+, expected \d+"
-REFUSED_BUILD_SIGNATURE = r'build signature ".*", expected ".*"'
-REFUSED_DUPLICATE_TYPE = r'duplicate type ".+": already provided by \S+'
-REFUSED_DUPLICATE_COLLECTION = r'duplicate collection ".+": already served by type ".+" from \S+'
+REFUSED_BUILD_SIGNATURE = r"build signature '.*', expected '.*'"
+REFUSED_DUPLICATE_TYPE = r"duplicate type '.+': already provided by \S+"
+REFUSED_DUPLICATE_COLLECTION = r"duplicate collection '.+': already served by type '.+' from \S+"
+REFUSED_REASON_EXAMPLES = {
+    REFUSED_ABI: "ABI version 99, expected 1",
+    REFUSED_BUILD_SIGNATURE: "build signature 'clang 99.0; libc++ 99; c++ 202302', expected 'gcc 12.2.0; c++ 202002L'",
+    REFUSED_DUPLICATE_TYPE: "duplicate type 'Car': already provided by /tmp/x/plugins/libinvsys-car.so",
+    REFUSED_DUPLICATE_COLLECTION: "duplicate collection 'cars': already served by type 'Car' from /tmp/x/libinvsys-car.so",
+}
 REFUSED_REASON_SOURCES = ("core/src/plugins/registry.cpp",
                           ('"ABI version "', '", expected "', '"build signature "', '"duplicate type "',
                            '": already provided by "', '"duplicate collection "', '": already served by type "'))
