@@ -122,7 +122,11 @@ attribute_map validate_attributes(const loaded_type& type,
     std::vector<field_error> errors;
     attribute_map result;
     std::set<std::string_view> seen;
-    for (const auto& [key, raw] : given) {
+    for (const auto& entry : given) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture
+        // one in the lambda below.
+        const std::string& key = entry.first;
+        const raw_attribute& raw = entry.second;
         const std::string field = "attributes." + key;
         if (!seen.insert(key).second) {
             // The codec may hand over both copies of a repeated key; which one
