@@ -40,9 +40,13 @@ std::vector<std::pair<std::string, std::string>> errors_of(const loaded_type& ty
         return {};
     } catch (const api_error& e) {
         CHECK(e.code() == error_code::invalid);
-        CHECK(std::string(e.what()) == "attributes are invalid");
         std::vector<std::pair<std::string, std::string>> errors;
         for (const auto& error : e.errors) errors.emplace_back(error.field, error.message);
+        // The detail names the first error, and how many more there are.
+        REQUIRE_FALSE(errors.empty());
+        std::string detail = errors.front().first + ": " + errors.front().second;
+        if (errors.size() > 1) detail += " (and " + std::to_string(errors.size() - 1) + " more)";
+        CHECK(std::string(e.what()) == detail);
         return errors;
     }
 }
@@ -230,6 +234,29 @@ TEST_CASE("the plugin's own rule runs only after every value passed its spec",
         errors_of(type, {{"low", raw_integer(-1)}, {"high", raw_integer(-2)}}) ==
         std::vector<std::pair<std::string, std::string>>{{"attributes.low", "must be at least 0"}});
     CHECK(impl.calls == 2);
+}
+
+
+TEST_CASE("50 000 unknown attributes are listed 20 at a time with their total", "[plugins][bounded]") {
+    attributes given;
+    for (int i = 0; i < 50000; ++i) given.push_back({std::string("a").append(std::to_string(i)), {}});
+    try {
+        validate_attributes(builtin("Car"), given);
+        FAIL("accepted");
+    } catch (const api_error& e) {
+        CHECK(e.errors.size() == max_listed_field_errors);
+        CHECK(e.errors_total == 50000);
+        CHECK(std::string(e.what()) == "attributes.a0: unknown attribute (and 49999 more)");
+    }
+}
+
+TEST_CASE("a number out of range is refused naming the attribute", "[plugins]") {
+    raw_attribute huge;
+    huge.kind = raw_attribute::json_kind::number_out_of_range;
+    CHECK(errors_of(builtin("Car"), {{"seats", huge}}) ==
+          std::vector<std::pair<std::string, std::string>>{{"attributes.seats", "is out of range"}});
+    CHECK(errors_of(builtin("Lorry"), {{"max_load_kg", huge}}) ==
+          std::vector<std::pair<std::string, std::string>>{{"attributes.max_load_kg", "is out of range"}});
 }
 
 }  // namespace invsys

@@ -71,6 +71,7 @@ TEST_CASE("a config file sets every key, ignoring comments, blank lines and spac
         "shutdown_timeout_s = 0\n"
         "busy_timeout_ms = 250\n"
         "max_body_bytes = 65536\n"
+        "max_page_bytes = 131072\n"
         "log_level = debug\n");
     const config c = config::load(file.path());
     CHECK(c.database == "postgresql://invsys@db/invsys?password=a#b");
@@ -85,6 +86,7 @@ TEST_CASE("a config file sets every key, ignoring comments, blank lines and spac
     CHECK(c.shutdown_timeout_s == 0);
     CHECK(c.busy_timeout_ms == 250);
     CHECK(c.max_body_bytes == 65536);
+    CHECK(c.max_page_bytes == 131072);
     CHECK(c.log_level == "debug");
 }
 

@@ -153,7 +153,11 @@ TEST_CASE("malformed JSON is refused naming the parser's error and where it is",
 
     const std::string body = GENERATE(
         as<std::string>{}, R"({"name":"a")", R"({name:"a"})", R"({"name":'a'})", R"({"name":"a",})",
-        "{\"name\":\"a\nb\"}", R"({"attributes":{"x":NaN}})", R"({"attributes":{"x":1e400}})");
+        "{\"name\":\"a\nb\"}", R"({"attributes":{"x":NaN}})", R"({"attributes":{"x":Infinity}})",
+        R"({"attributes":{"x":-Infinity}})", R"({"attributes":{"x":01}})", R"({"attributes":{"x":1.}})",
+        R"({"attributes":{"x":.5}})", R"({"attributes":{"x":+1}})", R"({"attributes":{"x":1e}})",
+        R"({"attributes":{"x":1e+}})", R"({"attributes":{"x":-}})", R"({"attributes":{"x":1-2}})",
+        R"({"attributes":{"x":0x10}})", R"({"attributes":{"x":1.5e3e4}})", R"({"x":[1 2]})");
     INFO(body);
     CHECK_THAT(resource_error(body).what(), Catch::StartsWith("request body is not valid JSON: "));
 }
@@ -176,7 +180,7 @@ TEST_CASE("every field of the wrong type is named in one answer", "[json]") {
     CHECK(r.errors.size() == 2);
     CHECK(names(r, "name", "must be a string"));
     CHECK(names(r, "attributes", "must be an object"));
-    CHECK(std::string(r.what()) == "name: must be a string; attributes: must be an object");
+    CHECK(std::string(r.what()) == "name: must be a string (and 1 more)");
 
     const auto a = allocation_error(
         R"({"from_datetime":1,"to_datetime":true,"from_infinity":"true","to_infinity":1,)"

@@ -33,6 +33,9 @@ struct config {
     unsigned busy_timeout_ms = 5000;
     // Largest request body accepted (bytes).
     std::size_t max_body_bytes = 1024 * 1024;
+    // Largest list page (bytes of JSON): a page stops before the item that
+    // would take it past this, with at least one item, and Link goes on.
+    std::size_t max_page_bytes = 1024 * 1024;
     // debug, info, warn, error.
     std::string log_level = "info";
 

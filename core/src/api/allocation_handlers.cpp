@@ -40,13 +40,16 @@ http_response list_allocations(const api_call& call) {
     const auto after = query.after();
 
     require_resource(call);
-    auto page = call.ctx.db.list_allocations(call.where.resource_id, filter, after, limit + 1);
-    const bool more = page.size() > limit;
-    if (more) page.pop_back();
-    auto response = json_response(200, encode_allocations(page, call.type->type_name));
+    auto rows = call.ctx.db.list_allocations(call.where.resource_id, filter, after, limit + 1);
+    const bool store_has_more = rows.size() > limit;
+    if (store_has_more) rows.pop_back();
+    auto page = encode_allocation_page(rows, call.type->type_name, call.ctx.cfg.max_page_bytes);
+    // More remain when the store had another row or the byte cap cut the page.
+    const bool more = store_has_more || page.items < rows.size();
+    auto response = json_response(200, std::move(page.json));
     if (more) {
-        response.headers.emplace_back("Link",
-                                      query.next_page_link(allocations_path(call), page.back().id));
+        response.headers.emplace_back(
+            "Link", query.next_page_link(allocations_path(call), rows[page.items - 1].id));
     }
     return response;
 }

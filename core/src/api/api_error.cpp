@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "util/text.hpp"
+
 namespace invsys {
 
 int http_status(error_code code) noexcept {
@@ -125,8 +127,29 @@ const char* http_reason_phrase(int status) noexcept {
 }
 
 api_error invalid_field(std::string field, std::string message) {
-    api_error error(error_code::invalid, field + ": " + message);
-    error.errors.push_back({std::move(field), std::move(message)});
+    field_error_list errors;
+    errors.add(field, std::move(message));
+    return std::move(errors).to_error();
+}
+
+void field_error_list::add(std::string_view field, std::string message) {
+    if (total_++ < max_listed_field_errors)
+        listed_.push_back({clip_text(field, max_quoted_field_code_points), std::move(message)});
+}
+
+api_error field_error_list::to_error() && {
+    // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive)
+    // on chains of operator+ here.
+    std::string detail;
+    if (listed_.empty()) {
+        detail = "request is invalid";
+    } else {
+        detail.append(listed_.front().field).append(": ").append(listed_.front().message);
+    }
+    if (total_ > 1) detail.append(" (and ").append(std::to_string(total_ - 1)).append(" more)");
+    api_error error(error_code::invalid, std::move(detail));
+    error.errors = std::move(listed_);
+    error.errors_total = total_;
     return error;
 }
 

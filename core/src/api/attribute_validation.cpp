@@ -72,6 +72,7 @@ std::optional<std::string> convert(const raw_attribute& raw, const attribute_spe
     out.kind = spec.kind;
     switch (spec.kind) {
         case attribute_kind::integer:
+            if (raw.kind == json_kind::number_out_of_range) return "is out of range";
             if (raw.kind == json_kind::integer) {
                 out.integer = raw.integer;
                 out.number = static_cast<double>(raw.integer);
@@ -89,6 +90,7 @@ std::optional<std::string> convert(const raw_attribute& raw, const attribute_spe
             }
             return "must be an integer";
         case attribute_kind::number:
+            if (raw.kind == json_kind::number_out_of_range) return "is out of range";
             if (raw.kind == json_kind::integer) {
                 out.integer = raw.integer;
                 out.number = static_cast<double>(raw.integer);
@@ -119,7 +121,7 @@ std::optional<std::string> convert(const raw_attribute& raw, const attribute_spe
 
 attribute_map validate_attributes(const loaded_type& type,
                                   const std::vector<std::pair<std::string, raw_attribute>>& given) {
-    std::vector<field_error> errors;
+    field_error_list errors;
     attribute_map result;
     std::set<std::string_view> seen;
     for (const auto& entry : given) {
@@ -131,24 +133,24 @@ attribute_map validate_attributes(const loaded_type& type,
         if (!seen.insert(key).second) {
             // The codec may hand over both copies of a repeated key; which one
             // was meant is not ours to guess.
-            errors.push_back({field, "duplicate attribute"});
+            errors.add(field, "duplicate attribute");
             continue;
         }
         auto spec = std::find_if(type.attributes.begin(), type.attributes.end(),
                                  [&](const attribute_spec& s) { return s.name == key; });
         if (spec == type.attributes.end()) {
-            errors.push_back({field, "unknown attribute"});
+            errors.add(field, "unknown attribute");
             continue;
         }
         attribute_value value;
         if (auto problem = convert(raw, *spec, value)) {
-            errors.push_back({field, std::move(*problem)});
+            errors.add(field, std::move(*problem));
             continue;
         }
         const bool numeric =
             spec->kind == attribute_kind::integer || spec->kind == attribute_kind::number;
         if (numeric && !within_range(value, *spec)) {
-            errors.push_back({field, range_phrase(*spec)});
+            errors.add(field, range_phrase(*spec));
             continue;
         }
         result.insert_or_assign(key, std::move(value));
@@ -157,15 +159,11 @@ attribute_map validate_attributes(const loaded_type& type,
     // The plugin's own rules may assume every value already passed its spec.
     if (errors.empty() && type.impl != nullptr) {
         for (auto& violation : type.impl->check_attributes(result)) {
-            errors.push_back({violation.field.empty() ? "attributes" : std::move(violation.field),
-                              std::move(violation.message)});
+            errors.add(violation.field.empty() ? "attributes" : violation.field,
+                       std::move(violation.message));
         }
     }
-    if (!errors.empty()) {
-        api_error error(error_code::invalid, "attributes are invalid");
-        error.errors = std::move(errors);
-        throw error;
-    }
+    std::move(errors).throw_if_any();
     return result;
 }
 

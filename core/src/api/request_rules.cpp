@@ -42,12 +42,9 @@ void apply_end(const char* datetime_field, const char* infinity_field,
 }  // namespace
 
 void throw_invalid(std::vector<field_error> errors) {
-    std::string detail = errors.empty() ? "request is invalid"
-                                        : errors.front().field + ": " + errors.front().message;
-    if (errors.size() > 1) detail += " (and " + std::to_string(errors.size() - 1) + " more)";
-    api_error error(error_code::invalid, std::move(detail));
-    error.errors = std::move(errors);
-    throw error;
+    field_error_list list;
+    for (auto& e : errors) list.add(e.field, std::move(e.message));
+    throw std::move(list).to_error();
 }
 
 void check_name(const std::string& name, std::vector<field_error>& errors) {

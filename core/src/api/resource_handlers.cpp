@@ -36,13 +36,16 @@ resource require_resource(const api_call& call) {
 http_response list_resources(const api_call& call) {
     const query_params query(call.request.query, {"limit", "after"});
     const std::size_t limit = query.limit();
-    auto page = call.ctx.db.list_resources(call.type->type_name, query.after(), limit + 1);
-    const bool more = page.size() > limit;
-    if (more) page.pop_back();
-    auto response = json_response(200, encode_resources(page));
+    auto rows = call.ctx.db.list_resources(call.type->type_name, query.after(), limit + 1);
+    const bool store_has_more = rows.size() > limit;
+    if (store_has_more) rows.pop_back();
+    auto page = encode_resource_page(rows, call.ctx.cfg.max_page_bytes);
+    // More remain when the store had another row or the byte cap cut the page.
+    const bool more = store_has_more || page.items < rows.size();
+    auto response = json_response(200, std::move(page.json));
     if (more) {
         response.headers.emplace_back(
-            "Link", query.next_page_link("/api/" + call.type->collection, page.back().id));
+            "Link", query.next_page_link("/api/" + call.type->collection, rows[page.items - 1].id));
     }
     return response;
 }

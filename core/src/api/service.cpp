@@ -89,9 +89,7 @@ struct service::impl {
             error.allow = allowed_methods(where.kind);
             throw error;
         }
-        http_response response = h(api_call{context, request, where, type});
-        if (request.method == "HEAD") response.body.clear();
-        return response;
+        return h(api_call{context, request, where, type});
     }
 };
 
@@ -104,7 +102,30 @@ std::vector<std::string> service::type_names() const {
     return names;
 }
 
+namespace {
+
+// HEAD is GET without the body, but with the Content-Length the GET would
+// have (RFC 9110 §9.3.2): clients size downloads from it.
+void strip_for_head(http_response& response) {
+    response.headers.emplace_back("Content-Length", std::to_string(response.body.size()));
+    response.body.clear();
+}
+
+}  // namespace
+
 http_response service::handle(const http_request& request) noexcept {
+    http_response response = answer(request);
+    if (request.method == "HEAD") {
+        try {
+            strip_for_head(response);
+        } catch (...) {
+            response.body.clear();  // out of memory: a HEAD answer without a length
+        }
+    }
+    return response;
+}
+
+http_response service::answer(const http_request& request) noexcept {
     try {
         try {
             return impl_->dispatch(request);

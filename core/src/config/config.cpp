@@ -15,7 +15,7 @@ namespace {
 constexpr const char* keys[] = {
     "database",        "plugin_dir",     "listen",       "socket_group",      "socket_mode",
     "workers",         "threads",        "max_requests", "request_timeout_s", "shutdown_timeout_s",
-    "busy_timeout_ms", "max_body_bytes", "log_level",
+    "busy_timeout_ms", "max_body_bytes", "max_page_bytes", "log_level",
 };
 
 std::string trim(std::string_view s) {
@@ -75,6 +75,9 @@ void config::set(const std::string& key, const std::string& value) {
         busy_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 0, 3'600'000);
     } else if (key == "max_body_bytes") {
         max_body_bytes = parse_unsigned<std::size_t>(key, value, 10, 1, std::size_t{1} << 30);
+    } else if (key == "max_page_bytes") {
+        // At least 4 KiB: a page always holds one item, however large.
+        max_page_bytes = parse_unsigned<std::size_t>(key, value, 10, 4096, std::size_t{1} << 30);
     } else if (key == "log_level") {
         invsys::log_level parsed;
         if (!parse_log_level(value, parsed))

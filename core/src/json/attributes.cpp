@@ -6,6 +6,8 @@
 #include <cmath>
 
 #include "json/codec.hpp"
+#include "json/json_reader.hpp"
+#include "json/number_text.hpp"
 
 namespace invsys {
 
@@ -47,13 +49,16 @@ std::string encode_attributes(const attribute_map& attributes) {
 }
 
 attribute_map decode_stored_attributes(std::string_view json) {
-    // Written by encode_attributes: flat, so parsing cannot go deep, but
-    // still iterative in case the database was edited by hand. Full
-    // precision, so that every double reads back bit for bit.
+    // Written by encode_attributes, but read as safely as a request body in
+    // case the database was edited by hand; from_chars reads every double
+    // back bit for bit.
     rapidjson::Document document;
-    document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(
-        json.data(), json.size());
-    if (document.HasParseError() || !document.IsObject())
+    try {
+        parse_json(json, document);
+    } catch (const api_error&) {
+        throw api_error(error_code::internal, "stored attributes are not valid JSON");
+    }
+    if (!document.IsObject())
         throw api_error(error_code::internal, "stored attributes are not a JSON object");
 
     attribute_map attributes;
@@ -63,13 +68,17 @@ attribute_map decode_stored_attributes(std::string_view json) {
         if (v.IsBool()) {
             value.kind = attribute_kind::boolean;
             value.boolean = v.GetBool();
-        } else if (v.IsInt64()) {
-            value.kind = attribute_kind::integer;
-            value.integer = v.GetInt64();
-            value.number = static_cast<double>(value.integer);
-        } else if (v.IsNumber()) {
-            value.kind = attribute_kind::number;
-            value.number = v.GetDouble();
+        } else if (is_number(v)) {
+            const number_value n = convert_json_number(number_text(v));
+            if (n.what == number_value::kind::out_of_range)
+                throw api_error(error_code::internal, "stored attribute is out of range");
+            // Written with a fraction only when not whole: "3000" read back
+            // as a number attribute is the integer 3000, as it was stored.
+            const bool integral = n.what == number_value::kind::integer &&
+                                  number_text(v).find_first_of(".eE") == std::string_view::npos;
+            value.kind = integral ? attribute_kind::integer : attribute_kind::number;
+            value.integer = n.integer;
+            value.number = n.number;
         } else if (v.IsString()) {
             value.kind = attribute_kind::string;
             value.string.assign(v.GetString(), v.GetStringLength());

@@ -1,11 +1,12 @@
 // JSON in and out of the API. The only place that includes RapidJSON is
 // json/*.cpp; everything else sees these plain types.
 //
-// Parsing is iterative (kParseIterativeFlag: Debian's RapidJSON 1.1.0 lacks
-// the fix for CVE-2024-38517), validates UTF-8, refuses nesting deeper than
-// max_json_depth and bodies larger than max_json_bytes, and checks the type
-// of every field. Failures throw api_error(invalid) with `errors` naming the
-// fields; a value of `null` counts as absent.
+// Parsing (json_reader.hpp) never lets RapidJSON convert a number, is
+// iterative, validates UTF-8, refuses nesting deeper than max_json_depth and
+// bodies larger than max_json_bytes; the decoders check the type of every
+// field. Failures throw api_error(invalid) with `errors` naming the fields
+// (the first max_listed_field_errors of them); a value of `null` counts as
+// absent. Numbers are converted with std::from_chars (number_text.hpp).
 #pragma once
 
 #include "api/api_error.hpp"
@@ -28,9 +29,17 @@ inline constexpr std::size_t max_json_bytes = 1024 * 1024;
 
 // One attribute as given in a request, before the type's specs check it.
 struct raw_attribute {
-    enum class json_kind { boolean, integer, number, string, array, object } kind = json_kind::string;
+    enum class json_kind {
+        boolean,
+        integer,             // a whole number that fits int64 (5, 5.0, 1e2)
+        number,              // any other finite double
+        number_out_of_range, // beyond a double, or so small it would read as 0
+        string,
+        array,
+        object
+    } kind = json_kind::string;
     bool boolean = false;
-    std::int64_t integer = 0;  // kind == integer (fits int64)
+    std::int64_t integer = 0;  // kind == integer
     double number = 0;         // kind == integer or number
     std::string string;        // kind == string
 };
@@ -52,7 +61,8 @@ struct allocation_input {
     bool to_infinity = false;
     std::optional<std::string> allocation_type;
     std::optional<std::string> description;
-    std::optional<std::string> dump_json;  // the object re-serialised compactly
+    // The object re-serialised compactly, numbers exactly as written.
+    std::optional<std::string> dump_json;
 };
 
 resource_input decode_resource_input(std::string_view body);
@@ -67,6 +77,17 @@ std::string encode_resource(const resource& r);
 std::string encode_resources(const std::vector<resource>& rs);
 std::string encode_allocation(const allocation& a, std::string_view resource_type);
 std::string encode_allocations(const std::vector<allocation>& as, std::string_view resource_type);
+
+// One list page: a JSON array of the leading items whose text fits in
+// `max_bytes` (always at least the first one, if any), and how many those
+// are; the caller's Link carries on after the last one.
+struct encoded_page {
+    std::string json;
+    std::size_t items = 0;
+};
+encoded_page encode_resource_page(const std::vector<resource>& rs, std::size_t max_bytes);
+encoded_page encode_allocation_page(const std::vector<allocation>& as,
+                                    std::string_view resource_type, std::size_t max_bytes);
 
 // GET /api/types: `[{resource_type, collection, attributes: <JSON Schema>}]`.
 struct type_description {

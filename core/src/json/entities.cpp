@@ -90,7 +90,35 @@ std::string text_of(const rapidjson::StringBuffer& buffer) {
     return {buffer.GetString(), buffer.GetSize()};
 }
 
+// Items are written one by one so that the page can stop before the one
+// that would not fit, without building the whole list first.
+template <typename Item, typename Encode>
+encoded_page encode_page(const std::vector<Item>& items, std::size_t max_bytes, Encode encode) {
+    encoded_page page;
+    page.json = "[";
+    for (const Item& item : items) {
+        const std::string text = encode(item);
+        // +1 for the separator or the closing bracket.
+        if (page.items != 0 && page.json.size() + text.size() + 1 > max_bytes) break;
+        if (page.items != 0) page.json += ',';
+        page.json += text;
+        ++page.items;
+    }
+    page.json += ']';
+    return page;
+}
+
 }  // namespace
+
+encoded_page encode_resource_page(const std::vector<resource>& rs, std::size_t max_bytes) {
+    return encode_page(rs, max_bytes, [](const resource& r) { return encode_resource(r); });
+}
+
+encoded_page encode_allocation_page(const std::vector<allocation>& as,
+                                    std::string_view resource_type, std::size_t max_bytes) {
+    return encode_page(as, max_bytes,
+                       [&](const allocation& a) { return encode_allocation(a, resource_type); });
+}
 
 std::string encode_resource(const resource& r) {
     rapidjson::StringBuffer buffer;

@@ -4,7 +4,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+
 #include "json/codec.hpp"
+#include "util/text.hpp"
 
 namespace invsys {
 namespace {
@@ -62,6 +65,13 @@ void write_string(json_writer& w, std::string_view s) {
 
 void write_key(json_writer& w, std::string_view k) { write_string(w, k); }
 
+// Bounds on what a problem body quotes, so that no request can make a large
+// error answer (API.md: "a few KiB"); the lists are bounded where they are
+// built (max_listed_field_errors, the stores' conflict cap), and again here.
+constexpr std::size_t max_detail_code_points = 512;
+constexpr std::size_t max_message_code_points = 256;
+constexpr std::size_t max_listed_conflicts = 100;
+
 }  // namespace
 
 std::string encode_problem(const api_error& error) {
@@ -76,24 +86,31 @@ std::string encode_problem(const api_error& error) {
     write_key(w, "status");
     w.Int(status);
     write_key(w, "detail");
-    write_string(w, error.what());
+    write_string(w, clip_text(error.what(), max_detail_code_points));
     if (!error.errors.empty()) {
         write_key(w, "errors");
         w.StartArray();
-        for (const auto& e : error.errors) {
+        const std::size_t listed = std::min(error.errors.size(), max_listed_field_errors);
+        for (std::size_t i = 0; i < listed; ++i) {
             w.StartObject();
             write_key(w, "field");
-            write_string(w, e.field);
+            write_string(w, clip_text(error.errors[i].field, max_quoted_field_code_points));
             write_key(w, "message");
-            write_string(w, e.message);
+            write_string(w, clip_text(error.errors[i].message, max_message_code_points));
             w.EndObject();
         }
         w.EndArray();
+        const std::size_t total = std::max(error.errors_total, error.errors.size());
+        if (total > listed) {
+            write_key(w, "errors_total");
+            w.Uint64(total);
+        }
     }
     if (!error.conflicts.empty()) {
         write_key(w, "conflicts");
         w.StartArray();
-        for (const auto& id : error.conflicts) write_string(w, id);
+        const std::size_t listed = std::min(error.conflicts.size(), max_listed_conflicts);
+        for (std::size_t i = 0; i < listed; ++i) write_string(w, error.conflicts[i]);
         w.EndArray();
     }
     w.EndObject();

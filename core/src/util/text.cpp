@@ -29,6 +29,15 @@ bool has_control_characters(std::string_view utf8) noexcept {
     return false;
 }
 
+std::string clip_text(std::string_view text, std::size_t max_code_points) {
+    std::size_t seen = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) continue;
+        if (seen++ == max_code_points) return std::string(text.substr(0, i)) + "\xe2\x80\xa6";  // "…"
+    }
+    return std::string(text);
+}
+
 bool percent_decode(std::string_view in, std::string& out) {
     out.clear();
     out.reserve(in.size());

@@ -19,6 +19,11 @@ bool has_control_characters(std::string_view utf8) noexcept;
 // parser, such as decoded query parameters.
 bool is_valid_utf8(std::string_view bytes) noexcept;
 
+// `text` cut to at most `max_code_points` code points, with "…" appended
+// when anything was cut; never splits a UTF-8 sequence. For quoting client
+// text (a field name, a query value) in an error without echoing it whole.
+std::string clip_text(std::string_view text, std::size_t max_code_points);
+
 // Decodes %XX escapes; '+' stays '+' (RFC 3986 query, not HTML forms, so
 // that "+02:00" offsets survive). False on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out);
