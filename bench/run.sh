@@ -206,7 +206,7 @@ if [[ "$(id -u)" == 0 ]]; then
         [[ "$(stat -c %A "$dir")" == ?????????[xt] ]] ||
             fail "$dir is not traversable by nginx's workers (nobody): set BENCH_TMPDIR"
     done
-    export INVSYS_SOCKET_GROUP=nogroup
+    export INVSYS_SOCKET_GROUP=invsys
 fi
 socket="$socket_dir/invsys.sock"
 db_path="$tmp/data/invsys.db"

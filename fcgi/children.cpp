@@ -86,10 +86,10 @@ children::~children() {
 }
 
 worker_process* children::spawn_worker(const worker_launch& launch, unsigned generation,
-                                       unsigned number, unsigned entry) {
+                                       unsigned seat, unsigned entry) {
     int stop_pipe[2];
     if (::pipe2(stop_pipe, O_CLOEXEC) != 0) {
-        log_error("master: pipe2 failed for worker " + std::to_string(number) + ": " +
+        log_error("master: pipe2 failed for worker " + std::to_string(seat + 1) + ": " +
                   errno_text(errno));
         return nullptr;
     }
@@ -97,7 +97,7 @@ worker_process* children::spawn_worker(const worker_launch& launch, unsigned gen
     const pid_t master = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
-        log_error("master: fork failed for worker " + std::to_string(number) + ": " +
+        log_error("master: fork failed for worker " + std::to_string(seat + 1) + ": " +
                   errno_text(errno));
         ::close(stop_pipe[0]);
         ::close(stop_pipe[1]);
@@ -111,19 +111,19 @@ worker_process* children::spawn_worker(const worker_launch& launch, unsigned gen
     worker_process& record = workers_[pid];
     record.pid = pid;
     record.generation = generation;
-    record.number = number;
+    record.seat = seat;
     record.entry = entry;
     record.started = steady::now();
     record.stop_fd = stop_pipe[1];
-    log_info("master: worker " + std::to_string(number) + " started (pid " + std::to_string(pid) +
+    log_info("master: worker " + std::to_string(seat + 1) + " started (pid " + std::to_string(pid) +
              ", generation " + std::to_string(generation) + ")");
     return &record;
 }
 
-void children::tell_to_stop(worker_process& worker, bool finish) noexcept {
+void children::tell_to_stop(worker_process& worker, stop_kind kind) noexcept {
     worker.retiring = true;
     if (worker.stop_fd < 0) return;
-    if (finish) {
+    if (kind == stop_kind::final_stop) {
         // The pipe is empty (only ever this one byte): the write cannot block.
         [[maybe_unused]] const ssize_t n = ::write(worker.stop_fd, &finish_byte, 1);
     }

@@ -21,19 +21,25 @@ using steady = std::chrono::steady_clock;
 struct worker_process {
     pid_t pid = -1;
     unsigned generation = 0;
-    unsigned number = 0;  // 1…workers within its generation
+    unsigned seat = 0;    // its position in its generation (pool.hpp), 0-based
     unsigned entry = 0;   // its scoreboard entry
     steady::time_point started;
     // Write end of its stop pipe; -1 once the worker was told to stop.
     int stop_fd = -1;
     bool ready = false;
-    // Told to stop, or recycling by itself: its number is someone else's
+    // Told to stop, or recycling by itself: its seat is someone else's
     // now, and it is not replaced when it exits.
     bool retiring = false;
     // A retiring worker still running then is killed.
     std::optional<steady::time_point> kill_at;
     // Why the master sent it SIGKILL (empty: it did not).
     std::string killed_for;
+};
+
+// Why a worker is told to stop.
+enum class stop_kind {
+    retire,      // replaced (reload, recycling): the others go on serving
+    final_stop,  // the pool stops: drain the socket's backlog too
 };
 
 // How a child ended.
@@ -64,21 +70,22 @@ class children {
     children& operator=(const children&) = delete;
     ~children();  // closes the stop pipes still open (the workers stop)
 
-    // Forks a worker into `number` of `generation`, using scoreboard entry
+    // Forks a worker into `seat` of `generation`, using scoreboard entry
     // `entry` (reset first). The child sets PR_SET_PDEATHSIG to SIGKILL,
     // takes the worker's signal dispositions, closes the master's fds and
     // the other workers' stop pipes, runs run_worker and _exits with its
     // code. Returns the new record, or nullptr when fork or pipe2 failed
     // (logged).
-    worker_process* spawn_worker(const worker_launch& launch, unsigned generation, unsigned number,
+    worker_process* spawn_worker(const worker_launch& launch, unsigned generation, unsigned seat,
                                  unsigned entry);
 
-    // Tells a worker to stop gracefully by closing its stop pipe. `finish`
-    // first writes a byte saying "final stop": the worker then also drains
+    // Tells a worker to stop gracefully by closing its stop pipe. A
+    // final_stop first writes a byte saying so: the worker then also drains
     // the listening socket's backlog (the master must have closed the
-    // socket to new connections before). Marks it retiring; no-op when it
-    // was told already.
-    void tell_to_stop(worker_process& worker, bool finish) noexcept;
+    // socket to new connections before); a retiring worker leaves the
+    // backlog to the others. Marks it retiring; no-op when it was told
+    // already.
+    void tell_to_stop(worker_process& worker, stop_kind kind) noexcept;
 
     // SIGKILL, remembering why (for the log line of its exit).
     void kill(worker_process& worker, const std::string& reason) noexcept;

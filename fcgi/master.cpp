@@ -11,14 +11,12 @@
 #include <cstdio>
 #include <exception>
 #include <invsys/log.hpp>
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "children.hpp"
 #include "listen_socket.hpp"
+#include "pool.hpp"
 #include "scoreboard.hpp"
 #include "signals.hpp"
 #include "sys_error.hpp"
@@ -30,6 +28,7 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
 enum class state { normal, reloading, finishing, terminating };
+constexpr std::size_t state_count = 4;
 
 const char* state_name(state s) noexcept {
     switch (s) {
@@ -45,14 +44,18 @@ const char* state_name(state s) noexcept {
     return "?";
 }
 
-// How often the scoreboards are searched for stuck requests; also the
-// longest the loop sleeps.
-constexpr milliseconds tick = 250ms;
-// Restart back-off for workers that die young.
-constexpr milliseconds first_backoff = 100ms;
-constexpr milliseconds max_backoff = 5s;
-constexpr auto young = 1s;     // died sooner than this after its start: back off
-constexpr auto settled = 10s;  // lived this long: the back-off starts over
+// Which state may override which, as php-fpm's fpm_pctl has it: a reload
+// ends back in NORMAL; a stop overrides NORMAL and a reload; only the kill
+// follows a stop; nothing follows the kill. Rows: the state the master is
+// in; columns: the state asked for (normal, reloading, finishing,
+// terminating).
+constexpr bool may_override[state_count][state_count] = {
+    /* normal      */ {false, true, true, false},
+    /* reloading   */ {true, false, true, false},
+    /* finishing   */ {false, false, false, true},
+    /* terminating */ {false, false, false, false},
+};
+
 // Reload: the check child, then the new generation becoming ready.
 constexpr auto check_timeout = 30s;
 constexpr auto ready_timeout = 30s;
@@ -61,12 +64,13 @@ constexpr auto ready_timeout = 30s;
 constexpr auto stop_grace = 5s;
 // After SIGKILL, how long the master waits to reap before exiting anyway.
 constexpr auto reap_grace = 5s;
-
-std::string seconds_text(steady::duration d) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f s", std::chrono::duration<double>(d).count());
-    return text;
-}
+// A look at the scoreboards for stuck requests is due once a tick has
+// nearly passed: a wake-up a little early (poll rounds to milliseconds)
+// must not skip a whole tick.
+constexpr auto stuck_search_slack = 10ms;
+// Bytes of the wake-up pipe read per turn: workers write one per phase
+// change, so a few rounds empty it; what is left wakes the next turn.
+constexpr int wake_reads_per_turn = 64;
 
 std::string signal_text(int signo) {
     const char* abbreviation = ::sigabbrev_np(signo);
@@ -80,23 +84,6 @@ std::string check_outcome(const child_exit& e) {
     return text;
 }
 
-struct seat {
-    pid_t pid = -1;  // the worker holding it, -1: none
-    std::optional<steady::time_point> restart_at;
-    milliseconds backoff = first_backoff;
-    // Its worker died before the pool ever served: restarted once it does.
-    bool failed_at_start = false;
-};
-
-// The workers started from one configuration.
-struct generation {
-    unsigned number = 0;
-    invsys::config cfg;
-    scoreboard board;
-    std::vector<bool> entry_used;  // scoreboard entries held by live workers
-    std::vector<seat> seats;       // seats[k] is "worker k + 1"
-};
-
 class master {
   public:
     master(const invsys::config& cfg, std::string config_path)
@@ -106,17 +93,12 @@ class master {
 
   private:
     bool set_up();
-    void transition(state next, const std::string& why);
+    // The one way the state changes: refused (false, nothing logged) when
+    // may_override says `next` cannot follow the current state.
+    bool transition(state next, const std::string& why);
     bool stopping() const noexcept {
         return state_ == state::finishing || state_ == state::terminating;
     }
-
-    generation* create_generation(const invsys::config& cfg);
-    generation* find_generation(unsigned number) noexcept;
-    bool spawn_into(generation& g, unsigned index);
-    void schedule_restart(generation& g, unsigned index, steady::duration delay);
-    steady::duration young_death_delay(seat& s);
-    void forget_idle_generations();
 
     void wait_for_events();
     void handle_signals();
@@ -127,6 +109,7 @@ class master {
     void on_pool_up(generation& g);
     void on_recycling(worker_process& w, generation& g);
     void run_timers();
+    void retire(worker_process& w, const generation* g, steady::time_point now);
 
     void begin_reload();
     void refuse_reload(const std::string& why);
@@ -148,10 +131,7 @@ class master {
     int notify_write_ = -1;
 
     children children_;
-    std::map<unsigned, std::unique_ptr<generation>> generations_;
-    unsigned last_generation_ = 0;
-    unsigned current_ = 0;  // the generation that serves
-    unsigned next_ = 0;     // the generation a reload is starting (0: none)
+    pool pool_{children_};
     bool pool_up_ = false;  // some worker of the first generation got ready
 
     // Reload.
@@ -191,82 +171,22 @@ bool master::set_up() {
     notify_read_ = fds[0];
     notify_write_ = fds[1];
     socket_ = open_listen_socket(initial_cfg_);
+    pool_.set_fds({socket_.fd, notify_write_, notify_read_});
     return socket_.fd >= 0;
 }
 
-void master::transition(state next, const std::string& why) {
+bool master::transition(state next, const std::string& why) {
+    if (!may_override[static_cast<std::size_t>(state_)][static_cast<std::size_t>(next)])
+        return false;
     log_info(std::string("master: state ") + state_name(state_) + " -> " + state_name(next) + " (" +
              why + ")");
     state_ = next;
-}
-
-generation* master::create_generation(const invsys::config& cfg) {
-    auto g = std::make_unique<generation>();
-    g->cfg = cfg;
-    const unsigned workers = std::max(1u, cfg.workers);
-    // Twice the workers: a recycled worker keeps its entry while it
-    // finishes, and its successor needs one meanwhile.
-    g->board = scoreboard::create(2 * workers, std::max(1u, cfg.threads));
-    if (!g->board.valid()) return nullptr;
-    g->number = ++last_generation_;
-    g->entry_used.assign(g->board.entries(), false);
-    g->seats.resize(workers);
-    generation* raw = g.get();
-    generations_[raw->number] = std::move(g);
-    return raw;
-}
-
-generation* master::find_generation(unsigned number) noexcept {
-    const auto it = generations_.find(number);
-    return it == generations_.end() ? nullptr : it->second.get();
-}
-
-bool master::spawn_into(generation& g, unsigned index) {
-    const auto free_entry = std::find(g.entry_used.begin(), g.entry_used.end(), false);
-    if (free_entry == g.entry_used.end()) return false;  // recycled workers still finishing
-    worker_launch launch;
-    launch.cfg = &g.cfg;
-    launch.listen_fd = socket_.fd;
-    launch.board = &g.board;
-    launch.notify_fd = notify_write_;
-    launch.close_fds = {notify_read_};
-    const auto entry = static_cast<unsigned>(free_entry - g.entry_used.begin());
-    const worker_process* w = children_.spawn_worker(launch, g.number, index + 1, entry);
-    if (w == nullptr) return false;
-    g.entry_used[entry] = true;
-    g.seats[index].pid = w->pid;
-    g.seats[index].restart_at.reset();
     return true;
-}
-
-void master::schedule_restart(generation& g, unsigned index, steady::duration delay) {
-    g.seats[index].restart_at = steady::now() + delay;
-}
-
-steady::duration master::young_death_delay(seat& s) {
-    const milliseconds delay = s.backoff;
-    s.backoff = std::min(2 * s.backoff, max_backoff);
-    return delay;
-}
-
-void master::forget_idle_generations() {
-    for (auto it = generations_.begin(); it != generations_.end();) {
-        const unsigned number = it->first;
-        const bool in_use =
-            number == current_ || number == next_ ||
-            std::any_of(children_.all().begin(), children_.all().end(),
-                        [&](const auto& p) { return p.second.generation == number; });
-        it = in_use ? std::next(it) : generations_.erase(it);
-    }
 }
 
 void master::wait_for_events() {
     auto wake = steady::now() + tick;
-    if (!stopping())
-        for (const unsigned number : {current_, next_})
-            if (generation* g = find_generation(number))
-                for (const seat& s : g->seats)
-                    if (s.restart_at) wake = std::min(wake, *s.restart_at);
+    if (!stopping()) wake = pool_.next_restart(wake);
     const auto left = std::chrono::ceil<milliseconds>(wake - steady::now());
     pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {notify_read_, POLLIN, 0}};
     const int rc = ::poll(fds, 2, static_cast<int>(std::max<long long>(0, left.count())));
@@ -276,7 +196,8 @@ void master::wait_for_events() {
     }
     if (rc > 0 && fds[1].revents != 0) {
         char buffer[256];
-        for (int i = 0; i < 64 && ::read(notify_read_, buffer, sizeof buffer) > 0; ++i) {
+        for (int i = 0; i < wake_reads_per_turn && ::read(notify_read_, buffer, sizeof buffer) > 0;
+             ++i) {
         }
     }
 }
@@ -285,14 +206,14 @@ void master::handle_signals() {
     const pending_signals pending = take_pending_signals();
     if (pending.stop != 0) begin_finishing(signal_text(pending.stop));
     if (pending.reload) {
-        if (state_ == state::normal) {
-            begin_reload();
-        } else if (state_ == state::reloading) {
+        if (state_ == state::reloading) {
             if (!reload_queued_)
                 log_info("master: SIGHUP during a reload: queued (one more reload after this one)");
             reload_queued_ = true;
-        } else {
+        } else if (stopping()) {
             log_info("master: SIGHUP ignored: the pool is stopping");
+        } else {
+            begin_reload();
         }
     }
     // SIGCHLD needs nothing here: every turn of the loop reaps.
@@ -309,41 +230,37 @@ void master::handle_exits() {
             children_.erase(e.pid);
         }
     }
-    forget_idle_generations();
+    pool_.forget_idle_generations();
 }
 
 void master::on_worker_exit(worker_process& w, const child_exit& e) {
     log_info("master: worker pid " + std::to_string(w.pid) + " exited (" + e.describe() + ")");
-    generation* g = find_generation(w.generation);
+    generation* g = pool_.find(w.generation);
     if (g == nullptr) return;
     // It may have got ready (and died) between two looks at the board.
     if (!w.ready && g->board.phase(w.entry) != worker_phase::starting) {
         w.ready = true;
-        if (!pool_up_ && g->number == current_) on_pool_up(*g);
+        if (!pool_up_ && g->number == pool_.current_number()) on_pool_up(*g);
     }
-    g->entry_used[w.entry] = false;
-    const unsigned index = w.number - 1;
-    const bool held_seat = index < g->seats.size() && g->seats[index].pid == w.pid;
-    if (held_seat) g->seats[index].pid = -1;
+    const bool held_seat = pool_.vacate(*g, w);
     // Told to stop or recycled: its seat has a successor already (or one
     // waiting for this very scoreboard entry).
     if (stopping() || w.retiring || !held_seat) return;
-    seat& s = g->seats[index];
-    const std::string who = "worker " + std::to_string(w.number);
+    const std::string who = "worker " + std::to_string(w.seat + 1);
 
-    if (g->number == next_) {
+    if (g->number == pool_.next_number()) {
         abort_reload(who + " of generation " + std::to_string(g->number) + " (pid " +
                      std::to_string(w.pid) + ") exited (" + e.describe() + ") " +
                      (w.ready ? "before the reload was done" : "before it was ready"));
         return;
     }
-    if (g->number != current_) return;
+    if (g->number != pool_.current_number()) return;
 
     if (!pool_up_ && !w.ready) {
-        s.failed_at_start = true;
-        const bool none_left = std::all_of(g->seats.begin(), g->seats.end(), [](const seat& x) {
-            return x.pid < 0 && x.failed_at_start;
-        });
+        g->seats[w.seat].failed_at_start = true;
+        const bool none_left =
+            std::all_of(g->seats.begin(), g->seats.end(),
+                        [](const seat_state& x) { return x.pid < 0 && x.failed_at_start; });
         if (none_left) {
             log_error("master: no worker could start (see the lines above)");
             startup_failed_ = true;
@@ -351,26 +268,7 @@ void master::on_worker_exit(worker_process& w, const child_exit& e) {
         }
         return;
     }
-
-    const auto lived = steady::now() - w.started;
-    if (!w.killed_for.empty()) {
-        log_info("master: restarting " + who + " in 0.0 s (killed for " + w.killed_for + ")");
-        schedule_restart(*g, index, 0s);
-    } else if (e.success() && g->board.phase(w.entry) == worker_phase::recycling) {
-        // It recycled and exited before the master saw it recycling.
-        log_info("master: " + who + " (pid " + std::to_string(w.pid) + ") recycled after " +
-                 std::to_string(g->board.requests(w.entry)) + " requests");
-        schedule_restart(*g, index, 0s);
-    } else {
-        steady::duration delay = 0s;
-        if (!w.ready || lived < young)
-            delay = young_death_delay(s);
-        else if (lived >= settled)
-            s.backoff = first_backoff;
-        log_info("master: restarting " + who + " in " + seconds_text(delay) + " (it lived " +
-                 seconds_text(lived) + (w.ready ? "" : ", never ready") + ")");
-        schedule_restart(*g, index, delay);
-    }
+    pool_.restart_after_exit(*g, w, e);
 }
 
 void master::on_check_exit(const child_exit& e) {
@@ -391,12 +289,12 @@ void master::on_check_exit(const child_exit& e) {
 void master::look_at_scoreboards(bool search_stuck) {
     const std::uint64_t now_ns = monotonic_ns();
     for (auto& [pid, w] : children_.all()) {
-        generation* g = find_generation(w.generation);
+        generation* g = pool_.find(w.generation);
         if (g == nullptr) continue;
         const worker_phase phase = g->board.phase(w.entry);
         if (!w.ready && phase != worker_phase::starting) {
             w.ready = true;
-            if (!pool_up_ && g->number == current_) on_pool_up(*g);
+            if (!pool_up_ && g->number == pool_.current_number()) on_pool_up(*g);
         }
         if (phase == worker_phase::recycling && !w.retiring && !stopping()) on_recycling(w, *g);
 
@@ -409,59 +307,37 @@ void master::look_at_scoreboards(bool search_stuck) {
                   seconds_text(std::chrono::nanoseconds(oldest->age_ns)) + "; killing it");
         children_.kill(w, "a stuck request");
     }
-    if (next_ != 0 && state_ == state::reloading) {
-        generation* g = find_generation(next_);
-        const bool all_ready =
-            g != nullptr && std::all_of(g->seats.begin(), g->seats.end(), [&](const seat& s) {
-                const worker_process* w = children_.find(s.pid);
-                return w != nullptr && w->ready;
-            });
-        if (all_ready) finish_reload();
+    if (state_ == state::reloading) {
+        const generation* g = pool_.next();
+        if (g != nullptr && pool_.all_ready(*g)) finish_reload();
     }
 }
 
 void master::on_pool_up(generation& g) {
     pool_up_ = true;
-    for (unsigned i = 0; i < g.seats.size(); ++i) {
-        seat& s = g.seats[i];
-        if (!s.failed_at_start || s.pid >= 0) continue;
-        s.failed_at_start = false;
-        const auto delay = young_death_delay(s);
-        log_info("master: restarting worker " + std::to_string(i + 1) + " in " +
-                 seconds_text(delay) + " (it failed to start)");
-        schedule_restart(g, i, delay);
-    }
+    pool_.restart_failed_at_start(g);
+}
+
+void master::retire(worker_process& w, const generation* g, steady::time_point now) {
+    children_.tell_to_stop(w, stop_kind::retire);
+    w.kill_at = now + std::chrono::seconds(g ? g->cfg.shutdown_timeout_s : 0) + stop_grace;
 }
 
 void master::on_recycling(worker_process& w, generation& g) {
-    log_info("master: worker " + std::to_string(w.number) + " (pid " + std::to_string(w.pid) +
+    log_info("master: worker " + std::to_string(w.seat + 1) + " (pid " + std::to_string(w.pid) +
              ") recycled after " + std::to_string(g.board.requests(w.entry)) +
              " requests; starting its successor");
-    children_.tell_to_stop(w, false);
-    w.kill_at = steady::now() + std::chrono::seconds(g.cfg.shutdown_timeout_s) + stop_grace;
-    const unsigned index = w.number - 1;
-    if (g.number != current_ && g.number != next_) return;
-    if (index < g.seats.size() && g.seats[index].pid == w.pid) {
-        g.seats[index].pid = -1;
-        schedule_restart(g, index, 0s);
+    retire(w, &g, steady::now());
+    if (g.number != pool_.current_number() && g.number != pool_.next_number()) return;
+    if (w.seat < g.seats.size() && g.seats[w.seat].pid == w.pid) {
+        g.seats[w.seat].pid = -1;
+        pool_.schedule_restart(g, w.seat, 0s);
     }
 }
 
 void master::run_timers() {
     const auto now = steady::now();
-    if (!stopping()) {
-        for (const unsigned number : {current_, next_}) {
-            generation* g = find_generation(number);
-            if (g == nullptr) continue;
-            for (unsigned i = 0; i < g->seats.size(); ++i) {
-                seat& s = g->seats[i];
-                if (!s.restart_at || *s.restart_at > now) continue;
-                // No free entry (recycled workers finishing) or fork failed:
-                // try again on the next tick.
-                if (!spawn_into(*g, i)) s.restart_at = now + tick;
-            }
-        }
-    }
+    if (!stopping()) pool_.run_restarts(now);
     for (auto& [pid, w] : children_.all()) {
         if (!w.kill_at || *w.kill_at > now || !w.killed_for.empty()) continue;
         log_warn("master: worker pid " + std::to_string(pid) + " (generation " +
@@ -474,9 +350,9 @@ void master::run_timers() {
         check_abandoned_ = true;
         refuse_reload("check timed out after " + seconds_text(check_timeout));
     }
-    if (next_ != 0 && state_ == state::reloading && now >= next_deadline_)
-        abort_reload("generation " + std::to_string(next_) + " was not ready within " +
-                     seconds_text(ready_timeout));
+    if (pool_.next_number() != 0 && state_ == state::reloading && now >= next_deadline_)
+        abort_reload("generation " + std::to_string(pool_.next_number()) +
+                     " was not ready within " + seconds_text(ready_timeout));
     if (state_ == state::finishing && now >= finish_deadline_)
         begin_terminating(std::to_string(children_.size()) + " workers still running after " +
                           seconds_text(now - finish_started_));
@@ -488,7 +364,7 @@ void master::run_timers() {
 }
 
 void master::begin_reload() {
-    transition(state::reloading, "SIGHUP");
+    if (!transition(state::reloading, "SIGHUP")) return;
     reload_queued_ = false;
     invsys::config fresh;
     try {
@@ -497,7 +373,7 @@ void master::begin_reload() {
         refuse_reload(std::string("configuration error: ") + e.what());
         return;
     }
-    const generation* serving = find_generation(current_);
+    const generation* serving = pool_.current();
     const invsys::config& running = serving ? serving->cfg : initial_cfg_;
     auto keep = [&](const char* key, auto& fresh_value, const auto& running_value, auto text) {
         if (fresh_value == running_value) return;
@@ -537,7 +413,7 @@ void master::refuse_reload(const std::string& why) {
 }
 
 void master::start_next_generation() {
-    generation* g = create_generation(*pending_cfg_);
+    generation* g = pool_.create_generation(*pending_cfg_);
     pending_cfg_.reset();
     if (g == nullptr) {
         refuse_reload("no scoreboard for a new generation");
@@ -546,11 +422,11 @@ void master::start_next_generation() {
     log_info("master: reload: check passed; starting generation " + std::to_string(g->number) +
              " (" + std::to_string(g->seats.size()) + " workers x " +
              std::to_string(std::max(1u, g->cfg.threads)) + " threads)");
-    next_ = g->number;
+    pool_.make_next(*g);
     next_deadline_ = steady::now() + ready_timeout;
-    for (unsigned i = 0; i < g->seats.size(); ++i) {
-        if (!spawn_into(*g, i)) {
-            abort_reload("worker " + std::to_string(i + 1) + " of generation " +
+    for (unsigned seat = 0; seat < g->seats.size(); ++seat) {
+        if (pool_.spawn(*g, seat) != spawn_result::started) {
+            abort_reload("worker " + std::to_string(seat + 1) + " of generation " +
                          std::to_string(g->number) + " could not be started");
             return;
         }
@@ -558,48 +434,40 @@ void master::start_next_generation() {
 }
 
 void master::finish_reload() {
-    generation* old_generation = find_generation(current_);
-    generation* new_generation = find_generation(next_);
+    generation* old_generation = pool_.current();
+    generation* new_generation = pool_.next();
     const auto now = steady::now();
     unsigned retiring = 0;
     for (auto& [pid, w] : children_.all()) {
-        if (w.generation == next_ || w.retiring) continue;
-        const generation* g = find_generation(w.generation);
-        children_.tell_to_stop(w, false);
-        w.kill_at = now + std::chrono::seconds(g ? g->cfg.shutdown_timeout_s : 0) + stop_grace;
+        if (w.generation == pool_.next_number() || w.retiring) continue;
+        retire(w, pool_.find(w.generation), now);
         ++retiring;
     }
-    if (old_generation != nullptr)
-        for (seat& s : old_generation->seats) s.restart_at.reset();
-    const unsigned old_number = current_;
-    current_ = next_;
-    next_ = 0;
+    if (old_generation != nullptr) pool_.cancel_restarts(*old_generation);
+    const unsigned old_number = pool_.current_number();
+    pool_.promote_next();
     invsys::log_level level;
     if (new_generation != nullptr && invsys::parse_log_level(new_generation->cfg.log_level, level))
         invsys::set_log_level(level);
-    log_info("master: reload done: generation " + std::to_string(current_) + " serves (" +
-             std::to_string(new_generation ? new_generation->seats.size() : 0) + " workers); " +
-             std::to_string(retiring) + " workers of generation " + std::to_string(old_number) +
-             " finish their requests and exit");
+    log_info("master: reload done: generation " + std::to_string(pool_.current_number()) +
+             " serves (" + std::to_string(new_generation ? new_generation->seats.size() : 0) +
+             " workers); " + std::to_string(retiring) + " workers of generation " +
+             std::to_string(old_number) + " finish their requests and exit");
     transition(state::normal, "reload done");
-    forget_idle_generations();
+    pool_.forget_idle_generations();
     after_reload();
 }
 
 void master::abort_reload(const std::string& why) {
-    generation* g = find_generation(next_);
+    generation* g = pool_.next();
     const auto now = steady::now();
-    for (auto& [pid, w] : children_.all()) {
-        if (w.generation != next_) continue;
-        children_.tell_to_stop(w, false);
-        w.kill_at = now + std::chrono::seconds(g ? g->cfg.shutdown_timeout_s : 0) + stop_grace;
-    }
-    if (g != nullptr)
-        for (seat& s : g->seats) s.restart_at.reset();
-    next_ = 0;
+    for (auto& [pid, w] : children_.all())
+        if (w.generation == pool_.next_number()) retire(w, g, now);
+    if (g != nullptr) pool_.cancel_restarts(*g);
+    pool_.drop_next();
     log_error("master: reload failed: " + why + "; keeping the running workers");
     transition(state::normal, "reload failed");
-    forget_idle_generations();
+    pool_.forget_idle_generations();
     after_reload();
 }
 
@@ -611,11 +479,10 @@ void master::after_reload() {
 }
 
 void master::begin_finishing(const std::string& why) {
-    if (stopping()) {
+    if (!transition(state::finishing, why)) {
         log_info("master: " + why + " ignored: already stopping");
         return;
     }
-    transition(state::finishing, why);
     if (check_pid_ >= 0 && !check_abandoned_) {
         ::kill(check_pid_, SIGKILL);
         check_abandoned_ = true;
@@ -626,12 +493,9 @@ void master::begin_finishing(const std::string& why) {
     // the queue no connection can arrive any more; connections already
     // queued are still accepted and answered.
     refuse_new_connections(socket_);
-    unsigned longest = 0;
-    for (auto& [number, g] : generations_) {
-        for (seat& s : g->seats) s.restart_at.reset();
-        longest = std::max(longest, g->cfg.shutdown_timeout_s);
-    }
-    for (auto& [pid, w] : children_.all()) children_.tell_to_stop(w, true);
+    pool_.cancel_all_restarts();
+    const unsigned longest = pool_.longest_shutdown_timeout_s();
+    for (auto& [pid, w] : children_.all()) children_.tell_to_stop(w, stop_kind::final_stop);
     finish_started_ = steady::now();
     finish_deadline_ = finish_started_ + std::chrono::seconds(longest) + stop_grace;
     log_info("master: " + std::to_string(children_.size()) +
@@ -658,11 +522,12 @@ int master::run() {
              " threads=" + std::to_string(threads) +
              " max_requests=" + std::to_string(initial_cfg_.max_requests) +
              " request_timeout_s=" + std::to_string(initial_cfg_.request_timeout_s) + ")");
-    generation* first = create_generation(initial_cfg_);
+    generation* first = pool_.create_generation(initial_cfg_);
     if (first == nullptr) return 1;
-    current_ = first->number;
-    for (unsigned i = 0; i < first->seats.size(); ++i)
-        if (!spawn_into(*first, i)) schedule_restart(*first, i, first_backoff);
+    pool_.make_current(*first);
+    for (unsigned seat = 0; seat < first->seats.size(); ++seat)
+        if (pool_.spawn(*first, seat) != spawn_result::started)
+            pool_.schedule_restart(*first, seat, pool_.first_retry_delay());
 
     last_stuck_search_ = steady::now();
     // The loop ends once the pool has stopped; every pass is bounded.
@@ -671,7 +536,7 @@ int master::run() {
         handle_signals();
         handle_exits();
         const auto now = steady::now();
-        const bool search_stuck = now - last_stuck_search_ >= tick - 10ms;
+        const bool search_stuck = now - last_stuck_search_ >= tick - stuck_search_slack;
         if (search_stuck) last_stuck_search_ = now;
         look_at_scoreboards(search_stuck);
         run_timers();

@@ -1,14 +1,20 @@
 // The pool's master process, on the model of php-fpm's process manager: it
 // binds the FastCGI socket once, forks the workers and keeps them running,
-// and never constructs the service nor loads a plugin itself.
+// and never constructs the service nor loads a plugin itself. The workers
+// themselves — generations, seats, spawning, restarts and their back-offs —
+// are the pool's (pool.hpp); the master runs the state machine around it.
 //
-// States, every change logged (`master: state NORMAL -> RELOADING (SIGHUP)`):
+// States, every change logged (`master: state NORMAL -> RELOADING (SIGHUP)`)
+// and made by one function, which refuses what its table does not allow (a
+// stop overrides a reload; only the kill follows a stop):
 //   NORMAL       the current generation serves. A worker that dies is
 //                replaced, after a back-off when workers die young (100 ms
 //                doubling to 5 s; reset once one lives 10 s); one that
 //                recycles itself (max_requests) is replaced at once; one
-//                whose request runs longer than request_timeout_s is
-//                killed, with a log line naming the request, and replaced.
+//                whose request's handler runs longer than request_timeout_s
+//                is killed, with a log line naming the request, and
+//                replaced. A failing fork() holds every restart back for
+//                250 ms doubling to 30 s (one log line per attempt).
 //   RELOADING    SIGHUP: the config file is read again and a check child
 //                (`invsys-fcgi --check`) loads it with the plugins. If that
 //                fails, the running workers are kept. If it passes, a new

@@ -36,6 +36,22 @@
 //   threads exit once no connection is left (or at that timeout).
 // - libfcgi's read() does not retry EINTR (it becomes a broken request):
 //   request threads block every signal.
+// - A peer that stalls or trickles must cost its own connection only. Every
+//   accepted connection gets SO_RCVTIMEO and SO_SNDTIMEO of
+//   fastcgi_io_timeout_s: libfcgi's read() or write() then fails with
+//   EAGAIN, which fails the stream (FillBuffProc, EmptyBuffProc:
+//   SetError), so FCGX_Accept_r gives up on the connection and
+//   FCGX_Finish_r closes it. That bounds one call, not a peer sending one
+//   byte just before each timeout, nor libfcgi's close (OS_Close: shutdown,
+//   then read until EOF with 2 s selects, for as long as bytes come). So
+//   each thread also publishes the connection it serves and when its
+//   current phase (request header, body, response) must end; the watchdog
+//   shuts down a connection whose phase overran, which makes every read
+//   and write on it return at once. The handler's own run time is not
+//   bounded here: the pool's scoreboard clock (request_timeout_s) covers
+//   service.handle only.
+// - Before a byte is read, the peer is checked (peer_check.hpp); a refused
+//   one is closed at once.
 // ipcFd and keepConnection sit below fcgiapp.h's "don't use" line; they
 // have kept their meaning since 2.4.0 and are the only way to do the above.
 
@@ -63,12 +79,14 @@
 #include <invsys/service.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
 #include "connection_set.hpp"
+#include "peer_check.hpp"
 #include "request_adapter.hpp"
 #include "sys_error.hpp"
 
@@ -114,15 +132,54 @@ invsys::http_response internal_error_response() {
     return response;
 }
 
+// At most one line a second, saying how many were left out since the last.
+class rate_limited_log {
+  public:
+    void warn(const std::string& text) noexcept {
+        const long now = std::chrono::duration_cast<std::chrono::seconds>(
+                             steady::now().time_since_epoch())
+                             .count();
+        if (last_.exchange(now) == now) {
+            suppressed_.fetch_add(1);
+            return;
+        }
+        const unsigned long left_out = suppressed_.exchange(0);
+        try {
+            log_warn(left_out == 0 ? text
+                                   : text + " (and " + std::to_string(left_out) +
+                                         " more since the last such line)");
+        } catch (...) {
+        }
+    }
+
+  private:
+    std::atomic<long> last_{0};
+    std::atomic<unsigned long> suppressed_{0};
+};
+
+// What one request thread is doing on its connection, for the watchdog.
+// fd stays open while it is published here: the thread clears it (under
+// the mutex) before the connection can be closed, so the watchdog never
+// shuts down a descriptor number that names another connection by then.
+struct io_slot {
+    std::mutex mutex;
+    int fd = -1;
+    const char* phase = nullptr;  // nullptr: in the handler, unbounded here
+    steady::time_point deadline;
+};
+
 class worker {
   public:
     worker(const invsys::config& cfg, int listen_fd, invsys::service& service,
-           const worker_options& options)
+           const worker_options& options, peer_policy peers)
         : cfg_(cfg),
           listen_fd_(listen_fd),
           service_(service),
           max_requests_(options.max_requests),
-          observer_(options.observer) {
+          observer_(options.observer),
+          peers_(std::move(peers)),
+          io_timeout_(std::chrono::seconds(std::max(1u, cfg.fastcgi_io_timeout_s))),
+          io_slots_(std::make_unique<io_slot[]>(std::max(1u, cfg.threads))) {
         sockaddr_storage address{};
         socklen_t length = sizeof address;
         if (::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
@@ -139,6 +196,11 @@ class worker {
     bool start_accepting() noexcept { return connections_.add_listener(listen_fd_); }
 
     void serve(unsigned thread) noexcept;
+
+    // The watchdog: until stop_watchdog(), shuts down every connection
+    // whose current phase has overrun fastcgi_io_timeout_s.
+    void watch_io() noexcept;
+    void stop_watchdog() noexcept;
 
     // Accepts no more connections (but, with drain_backlog, those already
     // queued), answers the requests still coming on open connections, and
@@ -186,7 +248,14 @@ class worker {
   private:
     bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
     connection* accept_connection() noexcept;
+    bool admit(int fd) noexcept;
     void set_nodelay(int fd) const noexcept;
+    void publish_io(unsigned thread, int fd, const char* phase) noexcept;
+    // The same connection enters `phase` (nullptr: the handler), whose
+    // deadline starts now.
+    void next_io_phase(unsigned thread, const char* phase) noexcept;
+    invsys::http_response run_handler(unsigned thread, FCGX_Request& request,
+                                      const invsys::http_request& http_request);
     void serve_connection(unsigned thread, connection* c) noexcept;
     bool run_request(unsigned thread, FCGX_Request& request);
     bool handle(unsigned thread, FCGX_Request& request);
@@ -202,7 +271,15 @@ class worker {
     invsys::service& service_;
     const unsigned max_requests_;
     worker_observer* const observer_;
+    const peer_policy peers_;
+    const steady::duration io_timeout_;
+    const std::unique_ptr<io_slot[]> io_slots_;
     bool tcp_ = false;
+    rate_limited_log refused_log_;
+    rate_limited_log cut_log_;
+    std::mutex watchdog_mutex_;
+    std::condition_variable watchdog_wake_;
+    bool watchdog_stop_ = false;
 
     connection_set connections_;
     event_fd wake_;       // the stop began: a thread backing off from accept() stops waiting
@@ -225,6 +302,111 @@ void worker::back_off_after(const char* call, int error) {
     if (last_accept_error_log_.exchange(now) != now)
         log_error(std::string(call) + " failed: " + cfg_.listen + ": " + errno_text(error));
     std::this_thread::sleep_for(100ms);
+}
+
+// A fresh connection: refused (and closed) unless its peer is allowed;
+// else given its I/O timeouts.
+bool worker::admit(int fd) noexcept {
+    try {
+        const peer_policy::verdict verdict = peers_.check(fd);
+        if (!verdict.allowed) {
+            ::close(fd);
+            refused_log_.warn("FastCGI peer refused: " + verdict.peer + " on " + cfg_.listen +
+                              " (allowed: " + peers_.describe() + ")");
+            return false;
+        }
+    } catch (...) {
+        ::close(fd);
+        return false;
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(io_timeout_);
+    timeval timeout{};
+    timeout.tv_sec = static_cast<time_t>(seconds.count());
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) != 0) {
+        const int error = errno;
+        ::close(fd);
+        try {
+            log_error("setsockopt(SO_RCVTIMEO/SO_SNDTIMEO) failed on a FastCGI connection: " +
+                      errno_text(error) + "; closed it");
+        } catch (...) {
+        }
+        return false;
+    }
+    set_nodelay(fd);
+    return true;
+}
+
+void worker::publish_io(unsigned thread, int fd, const char* phase) noexcept {
+    io_slot& slot = io_slots_[thread];
+    std::lock_guard lock(slot.mutex);
+    slot.fd = fd;
+    slot.phase = phase;
+    slot.deadline = steady::now() + io_timeout_;
+}
+
+void worker::next_io_phase(unsigned thread, const char* phase) noexcept {
+    io_slot& slot = io_slots_[thread];
+    std::lock_guard lock(slot.mutex);
+    slot.phase = phase;
+    slot.deadline = steady::now() + io_timeout_;
+}
+
+// The service's handler, which the pool's scoreboard watches (and which
+// request_timeout_s bounds); the connection's I/O deadline does not run
+// meanwhile.
+invsys::http_response worker::run_handler(unsigned thread, FCGX_Request& request,
+                                          const invsys::http_request& http_request) {
+    next_io_phase(thread, nullptr);
+    if (observer_ != nullptr) {
+        const char* method = FCGX_GetParam("REQUEST_METHOD", request.envp);
+        const char* uri = FCGX_GetParam("REQUEST_URI", request.envp);
+        observer_->request_started(thread, method ? method : "", uri ? uri : "");
+    }
+    // Whatever way the handler leaves, the request is over for the observer.
+    struct finished_guard {
+        worker_observer* observer;
+        unsigned thread;
+        ~finished_guard() {
+            if (observer != nullptr) observer->request_finished(thread);
+        }
+    } finished{observer_, thread};
+    return service_.handle(http_request);
+}
+
+void worker::watch_io() noexcept {
+    // A quarter of the timeout, at most a second: a phase ends at most that
+    // much after its deadline.
+    const auto period =
+        std::min<steady::duration>(std::chrono::seconds(1), io_timeout_ / 4);
+    const unsigned threads = std::max(1u, cfg_.threads);
+    std::unique_lock lock(watchdog_mutex_);
+    // Bounded by stop_watchdog().
+    while (!watchdog_wake_.wait_for(lock, period, [&] { return watchdog_stop_; })) {
+        const auto now = steady::now();
+        for (unsigned t = 0; t < threads; ++t) {
+            io_slot& slot = io_slots_[t];
+            std::lock_guard slot_lock(slot.mutex);
+            if (slot.fd < 0 || slot.phase == nullptr || slot.deadline > now) continue;
+            ::shutdown(slot.fd, SHUT_RDWR);
+            try {
+                cut_log_.warn(std::string("FastCGI connection cut: its ") + slot.phase +
+                              " took longer than " +
+                              std::to_string(std::max(1u, cfg_.fastcgi_io_timeout_s)) +
+                              " s (fastcgi_io_timeout_s)");
+            } catch (...) {
+            }
+            slot.phase = nullptr;  // once
+        }
+    }
+}
+
+void worker::stop_watchdog() noexcept {
+    {
+        std::lock_guard lock(watchdog_mutex_);
+        watchdog_stop_ = true;
+    }
+    watchdog_wake_.notify_all();
 }
 
 void worker::set_nodelay(int fd) const noexcept {
@@ -272,7 +454,7 @@ connection* worker::accept_connection() noexcept {
     // At once: another thread may accept the next connection while this
     // one reads the first request of this one.
     connections_.rearm_listener();
-    set_nodelay(fd);
+    if (!admit(fd)) return nullptr;
     return connections_.adopt(fd);
 }
 
@@ -281,6 +463,7 @@ connection* worker::accept_connection() noexcept {
 void worker::serve_connection(unsigned thread, connection* c) noexcept {
     bool open = false;
     busy_.fetch_add(1);
+    publish_io(thread, c->fd, "request header");
     try {
         open = run_request(thread, c->request);
     } catch (const std::exception& e) {
@@ -288,6 +471,7 @@ void worker::serve_connection(unsigned thread, connection* c) noexcept {
     } catch (...) {
         log_error("FastCGI connection failed: unknown exception");
     }
+    publish_io(thread, -1, nullptr);
     busy_.fetch_sub(1);
     // At the shutdown timeout an open connection is given up rather than
     // put back for threads that are leaving.
@@ -313,19 +497,7 @@ bool worker::run_request(unsigned thread, FCGX_Request& request) {
 // while stopping).
 bool worker::handle(unsigned thread, FCGX_Request& request) {
     const auto started = steady::now();
-    if (observer_ != nullptr) {
-        const char* method = FCGX_GetParam("REQUEST_METHOD", request.envp);
-        const char* uri = FCGX_GetParam("REQUEST_URI", request.envp);
-        observer_->request_started(thread, method ? method : "", uri ? uri : "");
-    }
-    // Whatever way handle() leaves, the request is over for the observer.
-    struct finished_guard {
-        worker_observer* observer;
-        unsigned thread;
-        ~finished_guard() {
-            if (observer != nullptr) observer->request_finished(thread);
-        }
-    } finished{observer_, thread};
+    next_io_phase(thread, "request body");
     invsys::http_request http_request;
     invsys::http_response response;
     try {
@@ -342,12 +514,13 @@ bool worker::handle(unsigned thread, FCGX_Request& request) {
             case read_outcome::over_limit:
                 break;
         }
-        response = service_.handle(http_request);
+        response = run_handler(thread, request, http_request);
     } catch (const std::exception& e) {
         log_error("request failed before the service answered: " + http_request.method + " " +
                   http_request.path + ": " + e.what());
         response = internal_error_response();
     }
+    next_io_phase(thread, "response");
     // Stopping: the last response on a kept-alive connection makes nginx
     // close it (see write_last_response); we must not close it under nginx.
     const bool last = stopping() && request.keepConnection;
@@ -401,7 +574,7 @@ void worker::begin_stop(std::chrono::seconds timeout, bool drain_backlog) {
                 if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
                 break;  // EAGAIN: none left (EINVAL once a unix socket's queue is empty)
             }
-            set_nodelay(fd);
+            if (!admit(fd)) continue;
             connection* c = connections_.adopt(fd);
             if (c == nullptr) continue;
             if (connections_.rearm(c)) {
@@ -466,7 +639,13 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
         return 1;
     }
 
-    worker w(cfg, listen_fd, *service, options);
+    std::string peer_error;
+    std::optional<peer_policy> peers = peer_policy::create(cfg, listen_fd, peer_error);
+    if (!peers) {
+        log_error("FastCGI peer check: " + peer_error);
+        return 1;
+    }
+    worker w(cfg, listen_fd, *service, options, std::move(*peers));
     if (!w.ready()) {
         log_error("epoll_create1 or eventfd failed: " + errno_text(errno));
         return 1;
@@ -503,6 +682,34 @@ int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& o
         for (auto& t : threads) t.join();
         return 1;
     }
+
+    std::thread watchdog;
+    try {
+        sigset_t all, previous;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &previous);
+        try {
+            watchdog = std::thread([&w] { w.watch_io(); });
+        } catch (...) {
+            pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+            throw;
+        }
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    } catch (const std::exception& e) {
+        log_error(std::string("thread start failed (the I/O watchdog): ") + e.what());
+        w.abort();
+        for (auto& t : threads) t.join();
+        return 1;
+    }
+    // Whatever way run_worker returns from here on (never across _exit).
+    struct watchdog_guard {
+        worker& w;
+        std::thread& t;
+        ~watchdog_guard() {
+            w.stop_watchdog();
+            if (t.joinable()) t.join();
+        }
+    } watchdog_stopper{w, watchdog};
 
     log_info("invsys-fcgi ready: listen=" + cfg.listen + " threads=" +
              std::to_string(thread_count) + " types=" + join(service->type_names(), ","));

@@ -25,11 +25,13 @@ class worker_observer {
     // The service is constructed and the threads are accepting.
     virtual void ready() noexcept {}
     // Thread `thread` (0 ≤ thread < cfg.threads, at most one request at a
-    // time each) began a request, whose parameters are read but whose body
-    // may not be; `method` and `uri` are REQUEST_METHOD and REQUEST_URI.
+    // time each) runs the service's handler for a request whose header and
+    // body are read; `method` and `uri` are REQUEST_METHOD and REQUEST_URI.
+    // Reading the request and writing the response are not included: those
+    // are bounded by fastcgi_io_timeout_s per connection, not by the pool.
     virtual void request_started(unsigned /*thread*/, std::string_view /*method*/,
                                  std::string_view /*uri*/) noexcept {}
-    // That request is answered (or dropped).
+    // The handler returned (or threw); its response is not written yet.
     virtual void request_finished(unsigned /*thread*/) noexcept {}
     // The stop began: `recycling` when the worker reached max_requests by
     // itself rather than being told through stop_fd.
@@ -56,6 +58,11 @@ struct worker_options {
     worker_observer* observer = nullptr;
 };
 
+// Every accepted connection's peer is checked first (peer_check.hpp): one
+// not allowed is closed at once and logged. A connection whose peer stalls
+// or trickles for fastcgi_io_timeout_s is cut (logged); that frees its
+// thread and costs nothing else.
+//
 // Constructs invsys::service (plugins, database, migrations) and serves
 // until the stop: then accepts no more connections, finishes the requests
 // in flight, answers requests that nginx sends on already open kept-alive
@@ -64,8 +71,9 @@ struct worker_options {
 // no connection is left open.
 //
 // Returns 0 after a graceful stop, 1 when the service cannot be constructed
-// (logged in one line) or the threads cannot start. If requests are still
-// running shutdown_timeout_s (+ 2 s of grace) after the stop, the process
+// (logged in one line), a name of the peer check does not resolve, or the
+// threads cannot start. If requests are still running shutdown_timeout_s
+// (+ 2 s of grace) after the stop, the process
 // ends with _exit(1): the service cannot be destroyed under them.
 int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& options);
 

@@ -4,7 +4,7 @@
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 127.0.0.1:8080 \
 #       --upstream unix:/abs/invsys.sock|127.0.0.1:9000 [--upstream ...] \
 #       [--keepalive N] [--nginx-workers N] [--read-timeout 60s] \
-#       [--server-include FILE ...]
+#       [--server-include FILE ...] [--socket-group NAME]
 #
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 0.0.0.0:8080 \
 #       --resolve invsys:9000 [--resolver 127.0.0.11] [--resolver-valid 5s] \
@@ -22,17 +22,18 @@
 # --server-include FILE (repeatable) includes FILE inside the server block,
 # e.g. the benchmark's constant-body location.
 #
-# Run as root, the conf gets `user nobody nogroup;`: the nginx workers then
-# run as nobody, so the FastCGI unix socket must be reachable by group
-# nogroup (invsys-fcgi: socket_group = nogroup) and every directory above it
-# must be world-traversable. DIR is made 0755.
+# Run as root, the conf gets `user nobody GROUP;` (--socket-group, default
+# invsys, which must exist: scripts/setup.sh creates it): the nginx workers
+# then run as nobody with that group, so the FastCGI unix socket must have
+# it (invsys-fcgi: socket_group = invsys, which its peer check then allows)
+# and every directory above it must be world-traversable. DIR is made 0755.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 template="$here/../nginx/invsys.conf.template"
 
 usage() {
-    sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -50,6 +51,7 @@ resolve=""
 resolver=127.0.0.11
 resolver_valid=5s
 server_includes=()
+socket_group=invsys
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -63,6 +65,7 @@ while [[ $# -gt 0 ]]; do
         --resolver) [[ $# -ge 2 ]] || die "--resolver needs a value"; resolver="$2"; shift 2 ;;
         --resolver-valid) [[ $# -ge 2 ]] || die "--resolver-valid needs a value"; resolver_valid="$2"; shift 2 ;;
         --server-include) [[ $# -ge 2 ]] || die "--server-include needs a value"; server_includes+=("$2"); shift 2 ;;
+        --socket-group) [[ $# -ge 2 ]] || die "--socket-group needs a value"; socket_group="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -136,7 +139,10 @@ mkdir -p "$prefix/logs" "$prefix/tmp"
 
 user_directive="# Not started as root: the workers run as the invoking user."
 if [[ "$(id -u)" == 0 ]]; then
-    user_directive="user nobody nogroup;"
+    [[ "$socket_group" =~ ^[A-Za-z_][A-Za-z0-9_.-]*$ ]] || die "--socket-group must be a group name, got '$socket_group'"
+    getent group "$socket_group" >/dev/null ||
+        die "group '$socket_group' does not exist (create it: groupadd --system $socket_group; scripts/setup.sh does)"
+    user_directive="user nobody $socket_group;"
     chmod 0755 "$prefix" "$prefix/logs" "$prefix/tmp"
 fi
 

@@ -34,9 +34,10 @@ mkdir -p data run var/log "$nginx_prefix"
 # --- The FastCGI socket, where nginx's workers can reach it --------------
 socket_dir="$root/run"
 if [[ "$(id -u)" == 0 ]]; then
-    # nginx started as root runs its workers as nobody:nogroup; they need
-    # the socket's group and search permission on every directory above it.
-    export INVSYS_SOCKET_GROUP=nogroup
+    # nginx started as root runs its workers as nobody:invsys (the group
+    # setup.sh creates); they need the socket's group and search permission
+    # on every directory above it. invsys-fcgi's peer check allows that group.
+    export INVSYS_SOCKET_GROUP=invsys
     chmod 0755 "$socket_dir" "$root/var" "$nginx_prefix"
     traversable=1
     dir="$socket_dir"

@@ -51,6 +51,14 @@ if [[ ${#missing[@]} -gt 0 ]]; then
         apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
+# The FastCGI socket's group: nginx's workers run with it when nginx is
+# started as root (scripts/render-nginx-conf.sh), and invsys-fcgi's peer
+# check allows it.
+if [[ "$(id -u)" == 0 ]] && ! getent group invsys >/dev/null; then
+    echo "setup.sh: creating the system group invsys" >&2
+    groupadd --system invsys
+fi
+
 [[ $build == 1 ]] || exit 0
 
 jobs="${INVSYS_JOBS:-$(nproc)}"

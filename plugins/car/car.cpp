@@ -4,9 +4,9 @@
 namespace invsys {
 namespace {
 
-class car_type final : public resource_type {
+class car_type final : public named_resource_type<car_type> {
   public:
-    std::string type_name() const noexcept override { return "Car"; }
+    static constexpr std::string_view name = "Car";
     std::string collection() const noexcept override { return "cars"; }
 
     std::vector<attribute_spec> attributes() const noexcept override {
@@ -23,4 +23,4 @@ class car_type final : public resource_type {
 }  // namespace
 }  // namespace invsys
 
-INVSYS_PLUGIN(invsys::car_type, "Car")
+INVSYS_PLUGIN(invsys::car_type)

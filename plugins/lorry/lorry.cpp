@@ -4,9 +4,9 @@
 namespace invsys {
 namespace {
 
-class lorry_type final : public resource_type {
+class lorry_type final : public named_resource_type<lorry_type> {
   public:
-    std::string type_name() const noexcept override { return "Lorry"; }
+    static constexpr std::string_view name = "Lorry";
     std::string collection() const noexcept override { return "lorries"; }
 
     std::vector<attribute_spec> attributes() const noexcept override {
@@ -22,4 +22,4 @@ class lorry_type final : public resource_type {
 }  // namespace
 }  // namespace invsys
 
-INVSYS_PLUGIN(invsys::lorry_type, "Lorry")
+INVSYS_PLUGIN(invsys::lorry_type)

@@ -4,9 +4,9 @@
 namespace invsys {
 namespace {
 
-class truck_type final : public resource_type {
+class truck_type final : public named_resource_type<truck_type> {
   public:
-    std::string type_name() const noexcept override { return "Truck"; }
+    static constexpr std::string_view name = "Truck";
     std::string collection() const noexcept override { return "trucks"; }
 
     std::vector<attribute_spec> attributes() const noexcept override {
@@ -23,4 +23,4 @@ class truck_type final : public resource_type {
 }  // namespace
 }  // namespace invsys
 
-INVSYS_PLUGIN(invsys::truck_type, "Truck")
+INVSYS_PLUGIN(invsys::truck_type)

@@ -61,8 +61,10 @@ RENDER_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "render-nginx-conf.sh")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 IS_ROOT = os.geteuid() == 0
-# nginx run as root drops its workers to nobody:nogroup (see the rendered conf).
-SOCKET_GROUP = "nogroup" if IS_ROOT else None
+# nginx run as root drops its workers to nobody:invsys (see the rendered conf); invsys-fcgi's
+# peer check allows the socket's group. scripts/setup.sh creates the group; so does this
+# harness (below) when tests run as root on a machine where setup.sh never ran.
+SOCKET_GROUP = "invsys" if IS_ROOT else None
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
@@ -244,6 +246,22 @@ def _stop_process(proc, sig, timeout):
         except (ProcessLookupError, PermissionError):
             pass
     return proc.returncode, leftover
+
+
+_socket_group_checked = False
+
+
+def ensure_socket_group():
+    """As root: creates SOCKET_GROUP (a system group) if it is missing, as scripts/setup.sh does."""
+    global _socket_group_checked
+    if not SOCKET_GROUP or _socket_group_checked:
+        return
+    if subprocess.run(["getent", "group", SOCKET_GROUP], stdout=subprocess.DEVNULL,
+                      timeout=10).returncode != 0:
+        r = subprocess.run(["groupadd", "--system", SOCKET_GROUP], capture_output=True, timeout=30)
+        if r.returncode not in (0, 9):  # 9: created meanwhile by another test
+            raise HarnessError(f"groupadd --system {SOCKET_GROUP} failed: {r.stderr.decode(errors='replace')}")
+    _socket_group_checked = True
 
 
 # --------------------------------------------------------------------------- processes of the pool
@@ -769,6 +787,7 @@ class Fcgi:
         if self.workers is not None:
             settings["workers"] = self.workers
         if SOCKET_GROUP:
+            ensure_socket_group()
             settings["socket_group"] = SOCKET_GROUP
         settings.update(self.extra_config)
         lines = ["# written by tests/integration/harness.py"]
@@ -892,6 +911,7 @@ class Nginx:
         self.proc = None
 
     def render(self):
+        ensure_socket_group()
         cmd = ["bash", RENDER_SCRIPT, "--prefix", self.prefix, "--listen", f"127.0.0.1:{self.port}"]
         # upstream: one address, or a list of them (one upstream block of several servers).
         for upstream in ([self.upstream] if isinstance(self.upstream, str) else self.upstream):

@@ -10,7 +10,12 @@ from harness import BUILTIN_PLUGIN_DIR, StackTestCase, find_test_plugin
 BUS_RULES = [
     ({}, True), ({"wheelchair_spaces": 0}, True), ({"wheelchair_spaces": 4}, True), ({"wheelchair_spaces": 2}, True),
     ({"wheelchair_spaces": 5}, False), ({"wheelchair_spaces": -1}, False), ({"wheelchair_spaces": 2.5}, False),
-    ({"wheelchair_spaces": True}, False), ({"wheelchair_spaces": "2"}, False), ({"seats": 40}, False),
+    ({"wheelchair_spaces": True}, False), ({"wheelchair_spaces": "2"}, False),
+    ({"seats": 40}, True), ({"seats": 1}, True), ({"seats": 100}, True), ({"seats": 0}, False), ({"seats": 101}, False),
+    ({"doors": 2}, False),
+    # The plugin's own rule across attributes: a minibus (under 20 seats) has at most 1 wheelchair space.
+    ({"seats": 19, "wheelchair_spaces": 1}, True), ({"seats": 20, "wheelchair_spaces": 4}, True),
+    ({"seats": 19, "wheelchair_spaces": 2}, False), ({"seats": 8, "wheelchair_spaces": 4}, False),
 ]
 
 
@@ -28,7 +33,9 @@ class BusPluginTest(StackTestCase):
         self.assertEqual(bus["collection"], "buses")
         schema = bus["attributes"]
         self.assertEqual(schema.get("type"), "object")
-        self.assertEqual(set(schema.get("properties", {})), {"wheelchair_spaces"})
+        self.assertEqual(set(schema.get("properties", {})), {"seats", "wheelchair_spaces"})
+        seats = schema["properties"]["seats"]
+        self.assertEqual((seats.get("type"), seats.get("minimum"), seats.get("maximum")), ("integer", 1, 100))
         spaces = schema["properties"]["wheelchair_spaces"]
         self.assertEqual(spaces.get("type"), "integer")
         self.assertEqual(spaces.get("minimum"), 0)
@@ -56,9 +63,23 @@ class BusPluginTest(StackTestCase):
                 if ok:
                     self.assertStatus(r, 201)
                 else:
-                    self.assertValidation(r, ["wheelchair_spaces", "seats", "attributes"])
+                    self.assertValidation(r, ["wheelchair_spaces", "seats", "doors"])
                     self.assertEqual(self.stack.query("SELECT count(*) FROM resources WHERE name = ?",
                                                       (f"rule bus {i}",)), [(0,)])
+
+    def test_the_plugins_rule_across_attributes_names_the_field_and_holds_on_patch(self):
+        body = self.assertValidation(self.req("POST", "/api/buses", json={
+            "name": "Minibus", "attributes": {"seats": 12, "wheelchair_spaces": 2}}))
+        self.assertEqual([e["field"] for e in body["errors"]], ["attributes.wheelchair_spaces"])
+        self.assertIn("minibus", body["errors"][0]["message"])
+        bus = self.create_resource("buses", "Minibus", {"seats": 12, "wheelchair_spaces": 1}, "Bus")
+        before = self.stack.snapshot()
+        # PATCH replaces the attributes, so the rule sees the whole new set.
+        r = self.req("PATCH", f"/api/buses/{bus['id']}", json={"attributes": {"seats": 12, "wheelchair_spaces": 3}})
+        self.assertValidation(r, "wheelchair_spaces")
+        self.assertEqual(self.stack.snapshot(), before)
+        new = self.assertJson(self.req("PATCH", f"/api/buses/{bus['id']}", json={"attributes": {"wheelchair_spaces": 3}}))
+        self.assertEqual(new["attributes"], {"wheelchair_spaces": 3})
 
     def test_bus_allocations_follow_the_plugin_rules(self):
         bus = self.create_resource("buses", "Bus Alloc", None, "Bus")

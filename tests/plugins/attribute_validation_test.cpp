@@ -1,6 +1,7 @@
 // Attribute validation against declared specs, table-driven over the real
 // built-in plugins, then the rules no built-in plugin happens to exercise.
-#include "api/attribute_validation.hpp"
+#include "api/router.hpp"
+#include "booking/attribute_validation.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -22,7 +23,7 @@ using test::raw_string;
 
 const plugin_registry& builtins() {
     static const plugin_registry registry =
-        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR);
+        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
     return registry;
 }
 
@@ -38,7 +39,7 @@ std::vector<std::pair<std::string, std::string>> errors_of(const loaded_type& ty
     try {
         validate_attributes(type, given);
         return {};
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.code() == error_code::invalid);
         std::vector<std::pair<std::string, std::string>> errors;
         for (const auto& error : e.errors) errors.emplace_back(error.field, error.message);
@@ -243,7 +244,7 @@ TEST_CASE("50 000 unknown attributes are listed 20 at a time with their total", 
     try {
         validate_attributes(builtin("Car"), given);
         FAIL("accepted");
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.errors.size() == max_listed_field_errors);
         CHECK(e.errors_total == 50000);
         CHECK(std::string(e.what()) == "attributes.a0: unknown attribute (and 49999 more)");

@@ -1,5 +1,5 @@
 // One contract every plugin must keep, run over each built-in plugin and the
-// out-of-tree test plugin alike. Value cases come from each plugin's own
+// example plugin (plugins/bus) alike. Value cases come from each plugin's own
 // declared specs, so a new plugin is covered by adding its path below.
 #include <atomic>
 #include <boost/dll/shared_library.hpp>
@@ -10,7 +10,8 @@
 #include <limits>
 #include <thread>
 
-#include "api/attribute_validation.hpp"
+#include "api/router.hpp"
+#include "booking/attribute_validation.hpp"
 #include "plugins/declaration_checks.hpp"
 #include "plugins/registry.hpp"
 #include "support.hpp"
@@ -149,7 +150,7 @@ std::vector<field_error> errors_of(const loaded_type& type, const std::string& n
         REQUIRE(result.count(name) == 1);
         REQUIRE(result.at(name).kind == spec->kind);
         return {};
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         REQUIRE(e.code() == error_code::invalid);
         return e.errors;
     }
@@ -180,7 +181,7 @@ TEST_CASE("every plugin keeps the plugin contract", "[plugins][contract]") {
 
     SECTION("its collection and attributes are well formed and described") {
         CHECK_FALSE(type_name_problem(impl.type_name()));
-        CHECK_FALSE(collection_problem(impl.collection()));
+        CHECK_FALSE(collection_problem(impl.collection(), reserved_collection_names()));
         CHECK_FALSE(attribute_specs_problem(impl.attributes()));
         CHECK_FALSE(impl.attributes().empty());
         for (const auto& spec : impl.attributes()) {
@@ -246,6 +247,41 @@ TEST_CASE("the bus plugin allows only bookings and maintenance", "[plugins][bus]
     const auto refused = bus.check_allocation({"charter", 0, 1});
     REQUIRE(refused.size() == 1);
     CHECK(refused[0].field == "allocation_type");
+}
+
+TEST_CASE("the bus plugin allows a minibus at most one wheelchair space", "[plugins][bus]") {
+    plugin_registry registry;
+    REQUIRE(registry.load_library(test::test_plugin("bus").string()));
+    const resource_type& bus = *registry.types().front().impl;
+    auto integer = [](std::int64_t v) {
+        attribute_value value;
+        value.kind = attribute_kind::integer;
+        value.integer = v;
+        value.number = static_cast<double>(v);
+        return value;
+    };
+    struct rule_case {
+        std::optional<std::int64_t> seats, spaces;
+        bool accepted;
+    };
+    const rule_case cases[] = {
+        {19, 1, true},  {19, 2, false},          {1, 4, false},           {20, 4, true},
+        {100, 0, true}, {std::nullopt, 4, true}, {8, std::nullopt, true},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.seats.value_or(-1), c.spaces.value_or(-1));
+        attribute_map attributes;
+        if (c.seats) attributes.emplace("seats", integer(*c.seats));
+        if (c.spaces) attributes.emplace("wheelchair_spaces", integer(*c.spaces));
+        const auto violations = bus.check_attributes(attributes);
+        if (c.accepted) {
+            CHECK(violations.empty());
+        } else {
+            REQUIRE(violations.size() == 1);
+            CHECK(violations[0].field == "attributes.wheelchair_spaces");
+            CHECK_FALSE(violations[0].message.empty());
+        }
+    }
 }
 
 }  // namespace invsys

@@ -1,6 +1,8 @@
 // What a plugin may declare: type names, collections and attribute specs.
 #include "plugins/declaration_checks.hpp"
 
+#include "api/router.hpp"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -43,7 +45,7 @@ TEST_CASE("collections are URL-safe lower-case segments the API does not use",
         {"openapi.json", false},
     }));
     CAPTURE(collection);
-    CHECK(collection_problem(collection).has_value() == !ok);
+    CHECK(collection_problem(collection, reserved_collection_names()).has_value() == !ok);
 }
 
 TEST_CASE("attribute specs need sound names, kinds and bounds", "[plugins][declarations]") {
@@ -92,3 +94,7 @@ TEST_CASE("attribute specs need sound names, kinds and bounds", "[plugins][decla
 }
 
 }  // namespace invsys
+
+TEST_CASE("the reserved collection names come from the route table", "[plugins][declarations]") {
+    CHECK(invsys::reserved_collection_names() == std::vector<std::string>{"health", "types"});
+}

@@ -130,11 +130,11 @@ INVSYS_STORE_CONTRACT_CASE("a resource is unknown through another type", "[store
     s.db->insert_resource(car);
     CHECK_FALSE(s.db->find_resource("Lorry", car.id));
     CHECK_FALSE(s.db->find_resource("Car", "no-such-id"));
-    CHECK(api_error_from([&] { s.db->delete_resource("Lorry", car.id, true, now); }).code() ==
+    CHECK(error_from([&] { s.db->delete_resource("Lorry", car.id, true, now); }).code() ==
           error_code::not_found);
     resource as_lorry = car;
     as_lorry.resource_type = "Lorry";
-    CHECK(api_error_from([&] { s.db->update_resource(as_lorry); }).code() == error_code::not_found);
+    CHECK(error_from([&] { s.db->update_resource(as_lorry); }).code() == error_code::not_found);
     CHECK(s.db->find_resource("Car", car.id));
 }
 
@@ -142,8 +142,8 @@ INVSYS_STORE_CONTRACT_CASE("updating or deleting a resource that does not exist 
                            "[store][resources]") {
     TestType s;
     const resource ghost = make_resource("Car", "Ghost");
-    CHECK(api_error_from([&] { s.db->update_resource(ghost); }).code() == error_code::not_found);
-    CHECK(api_error_from([&] { s.db->delete_resource("Car", ghost.id, false, now); }).code() ==
+    CHECK(error_from([&] { s.db->update_resource(ghost); }).code() == error_code::not_found);
+    CHECK(error_from([&] { s.db->delete_resource("Car", ghost.id, false, now); }).code() ==
           error_code::not_found);
 }
 
@@ -169,7 +169,7 @@ INVSYS_STORE_CONTRACT_CASE("a name is unique within its type, exactly and case-s
     s.db->insert_resource(first);
     const resource second = make_resource(r.type, r.name);
     if (r.conflicts) {
-        const api_error e = api_error_from([&] { s.db->insert_resource(second); });
+        const error e = error_from([&] { s.db->insert_resource(second); });
         CHECK(e.code() == error_code::conflict);
         CHECK(e.conflicts == std::vector<std::string>{first.id});
         CHECK(std::string(e.what()) == "a Car named 'Car1' exists already");
@@ -190,7 +190,7 @@ INVSYS_STORE_CONTRACT_CASE(
     s.db->insert_resource(two);
 
     two.name = "One";
-    const api_error e = api_error_from([&] { s.db->update_resource(two); });
+    const error e = error_from([&] { s.db->update_resource(two); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts == std::vector<std::string>{one.id});
     CHECK(s.db->find_resource("Car", two.id)->name == "Two");
@@ -230,7 +230,7 @@ INVSYS_STORE_CONTRACT_CASE("an after cursor that is not a resource of the listed
     s.db->insert_resource(lorry);
     for (const std::string& after : {std::string("no-such-id"), lorry.id}) {
         CAPTURE(after);
-        const api_error e = api_error_from([&] { s.db->list_resources("Car", after, 10); });
+        const error e = error_from([&] { s.db->list_resources("Car", after, 10); });
         CHECK(e.code() == error_code::invalid);
         REQUIRE(e.errors.size() == 1);
         CHECK(e.errors[0].field == "after");
@@ -285,7 +285,7 @@ INVSYS_STORE_CONTRACT_CASE(
 
     const allocation candidate = make_allocation(car.id, r.from, r.to);
     if (r.conflicts) {
-        const api_error e = api_error_from([&] { s.db->insert_allocation(candidate); });
+        const error e = error_from([&] { s.db->insert_allocation(candidate); });
         CHECK(e.code() == error_code::conflict);
         CHECK(e.conflicts == std::vector<std::string>{existing.id});
         CHECK(std::string(e.what()) == "allocation overlaps 1 existing allocation");
@@ -324,8 +324,8 @@ INVSYS_STORE_CONTRACT_CASE("a conflict lists every allocation in the way, in ord
 
     std::vector<std::string> expected;
     for (int i : r.in_the_way) expected.push_back(existing[i].id);
-    const api_error e =
-        api_error_from([&] { s.db->insert_allocation(make_allocation(car.id, r.from, r.to)); });
+    const error e =
+        error_from([&] { s.db->insert_allocation(make_allocation(car.id, r.from, r.to)); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts == expected);
     const auto n = expected.size();
@@ -341,7 +341,7 @@ INVSYS_STORE_CONTRACT_CASE(
     s.db->insert_resource(car);
     for (int i = 0; i < 103; ++i)
         s.db->insert_allocation(make_allocation(car.id, i * 10, i * 10 + 5));
-    const api_error e = api_error_from(
+    const error e = error_from(
         [&] { s.db->insert_allocation(make_allocation(car.id, open_start, open_end)); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts.size() == 100);
@@ -351,7 +351,7 @@ INVSYS_STORE_CONTRACT_CASE(
 INVSYS_STORE_CONTRACT_CASE("an allocation on an unknown resource is not found",
                            "[store][allocations]") {
     TestType s;
-    const api_error e = api_error_from(
+    const error e = error_from(
         [&] { s.db->insert_allocation(make_allocation("no-such-resource", 0, 10)); });
     CHECK(e.code() == error_code::not_found);
 }
@@ -392,7 +392,7 @@ INVSYS_STORE_CONTRACT_CASE(
     CHECK(stored->created_us == mine.created_us);
 
     mine.to_us = 260;
-    const api_error e = api_error_from([&] { s.db->update_allocation(mine); });
+    const error e = error_from([&] { s.db->update_allocation(mine); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts == std::vector<std::string>{next.id});
     CHECK(s.db->find_allocation(car.id, mine.id)->to_us == 250);
@@ -410,9 +410,9 @@ INVSYS_STORE_CONTRACT_CASE("rescheduling an allocation that is not on the resour
 
     allocation moved = on_a;
     moved.resource_id = b.id;
-    CHECK(api_error_from([&] { s.db->update_allocation(moved); }).code() == error_code::not_found);
+    CHECK(error_from([&] { s.db->update_allocation(moved); }).code() == error_code::not_found);
     const allocation ghost = make_allocation(a.id, 20, 30);
-    CHECK(api_error_from([&] { s.db->update_allocation(ghost); }).code() == error_code::not_found);
+    CHECK(error_from([&] { s.db->update_allocation(ghost); }).code() == error_code::not_found);
 }
 
 INVSYS_STORE_CONTRACT_CASE("description and dump are kept as given, absent ones as absent",
@@ -552,8 +552,8 @@ INVSYS_STORE_CONTRACT_CASE("an after cursor that is not an allocation of this re
 
     for (const std::string& after : {std::string("no-such-id"), elsewhere.id, c.car.id}) {
         CAPTURE(after);
-        const api_error e =
-            api_error_from([&] { c.s.db->list_allocations(c.car.id, {}, after, 10); });
+        const error e =
+            error_from([&] { c.s.db->list_allocations(c.car.id, {}, after, 10); });
         CHECK(e.code() == error_code::invalid);
         REQUIRE(e.errors.size() == 1);
         CHECK(e.errors[0].field == "after");
@@ -588,8 +588,8 @@ INVSYS_STORE_CONTRACT_CASE("a resource with current or future allocations is del
     s.db->insert_allocation(a);
 
     if (r.refused && !force) {
-        const api_error e =
-            api_error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
+        const error e =
+            error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
         CHECK(e.code() == error_code::conflict);
         CHECK(e.conflicts == std::vector<std::string>{a.id});
         CHECK(std::string(e.what()) == "resource has 1 current or future allocation");
@@ -612,7 +612,7 @@ INVSYS_STORE_CONTRACT_CASE("refusing a delete lists the current and future alloc
     const allocation current = make_allocation(car.id, now - 5, now + 5);
     const allocation future = make_allocation(car.id, now + 5, open_end);
     for (const auto& a : {future, past, current}) s.db->insert_allocation(a);
-    const api_error e = api_error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
+    const error e = error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
     CHECK(e.conflicts == std::vector<std::string>{current.id, future.id});
     CHECK(std::string(e.what()) == "resource has 2 current or future allocations");
 }
@@ -628,14 +628,14 @@ INVSYS_STORE_CONTRACT_CASE(
     const allocation on_a = make_allocation(a.id, 0, 10);
     s.db->insert_allocation(on_a);
 
-    CHECK(api_error_from([&] { s.db->delete_allocation(b.id, on_a.id); }).code() ==
+    CHECK(error_from([&] { s.db->delete_allocation(b.id, on_a.id); }).code() ==
           error_code::not_found);
-    CHECK(api_error_from([&] { s.db->delete_allocation(a.id, "no-such-id"); }).code() ==
+    CHECK(error_from([&] { s.db->delete_allocation(a.id, "no-such-id"); }).code() ==
           error_code::not_found);
     CHECK(s.db->find_allocation(a.id, on_a.id));
     s.db->delete_allocation(a.id, on_a.id);
     CHECK_FALSE(s.db->find_allocation(a.id, on_a.id));
-    CHECK(api_error_from([&] { s.db->delete_allocation(a.id, on_a.id); }).code() ==
+    CHECK(error_from([&] { s.db->delete_allocation(a.id, on_a.id); }).code() ==
           error_code::not_found);
     // The slot is free again.
     CHECK_NOTHROW(s.db->insert_allocation(make_allocation(a.id, 0, 10)));

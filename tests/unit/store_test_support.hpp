@@ -1,5 +1,5 @@
 // What the store tests of every backend share: making entities, catching
-// the api_error an operation throws, racing threads for one slot.
+// the error an operation throws, racing threads for one slot.
 #pragma once
 
 #include <atomic>
@@ -11,7 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "api/api_error.hpp"
+#include "api/http.hpp"
+#include "error/error.hpp"
 #include "model.hpp"
 #include "storage/store.hpp"
 
@@ -38,15 +39,22 @@ inline allocation make_allocation(const std::string& resource_id, std::int64_t f
     return a;
 }
 
-// The api_error `f` throws; fails the test when it throws none.
-inline api_error api_error_from(const std::function<void()>& f) {
+// The error `f` throws; fails the test when it throws none.
+inline error error_from(const std::function<void()>& f) {
     try {
         f();
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         return e;
     }
-    FAIL("expected an api_error");
-    return api_error(error_code::internal, "unreachable");
+    FAIL("expected an error");
+    return error(error_code::internal, "unreachable");
+}
+
+// The Retry-After header the API answers `e` with, or "" when none.
+inline std::string retry_after_of(const error& e) {
+    for (const auto& [name, value] : problem_response(e).headers)
+        if (name == "Retry-After") return value;
+    return "";
 }
 
 inline std::vector<std::string> ids_of(const std::vector<allocation>& list) {
@@ -83,7 +91,7 @@ inline race_result race_for_one_slot(const std::function<store&(int)>& pick,
             try {
                 pick(i).insert_allocation(a);
                 ++won;
-            } catch (const api_error& e) {
+            } catch (const error& e) {
                 (e.code() == error_code::conflict ? refused : other)++;
             } catch (...) {
                 ++other;

@@ -5,20 +5,24 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "api/http.hpp"
 #include "json/codec.hpp"
 
 using namespace invsys;
 
 namespace {
 
-api_error resource_error(const std::string& body) {
+// The problem body the API answers `e` with.
+std::string problem_of(const error& e) { return problem_response(e).body; }
+
+error resource_error(const std::string& body) {
     try {
         decode_resource_input(body);
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         return e;
     }
-    FAIL("no api_error was thrown");
-    return api_error(error_code::internal, "unreachable");
+    FAIL("no error was thrown");
+    return error(error_code::internal, "unreachable");
 }
 
 rapidjson::Document parsed(const std::string& text) {
@@ -32,7 +36,10 @@ rapidjson::Document parsed(const std::string& text) {
 template <typename F>
 std::string object_of(std::size_t n, F member) {
     std::string body = "{";
-    for (std::size_t i = 0; i < n; ++i) body += (i ? "," : "") + member(i);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i != 0) body += ',';
+        body += member(i);
+    }
     return body + "}";
 }
 
@@ -42,10 +49,10 @@ TEST_CASE("100 000 duplicate keys answer 20 errors, the total and a short body",
           "[json][bounded]") {
     const std::string body = object_of(100000, [](std::size_t) { return std::string(R"("a":1)"); });
     REQUIRE(body.size() < 1024 * 1024);
-    const api_error e = resource_error(body);
+    const error e = resource_error(body);
     CHECK(e.errors.size() == max_listed_field_errors);
     CHECK(e.errors_total == 99999 + 1);  // 99 999 repeats and `a` itself is unknown
-    const std::string problem = encode_problem(e);
+    const std::string problem = problem_of(e);
     CHECK(problem.size() < 8 * 1024);
     const auto d = parsed(problem);
     CHECK(d["errors"].Size() == 20);
@@ -56,31 +63,31 @@ TEST_CASE("100 000 duplicate keys answer 20 errors, the total and a short body",
 TEST_CASE("50 000 unknown fields and 50 000 unknown attributes answer under 8 KiB",
           "[json][bounded]") {
     const std::string fields =
-        object_of(50000, [](std::size_t i) { return "\"f" + std::to_string(i) + "\":0"; });
-    const api_error e = resource_error(fields);
+        object_of(50000, [](std::size_t i) { return std::string("\"f").append(std::to_string(i)).append("\":0"); });
+    const error e = resource_error(fields);
     CHECK(e.errors_total == 50000);
-    CHECK(encode_problem(e).size() < 8 * 1024);
+    CHECK(problem_of(e).size() < 8 * 1024);
 }
 
 TEST_CASE("a huge field name is quoted cut short", "[json][bounded]") {
     const std::string name(500000, 'k');
-    const api_error e = resource_error("{\"" + name + "\":1}");
+    const error e = resource_error(std::string("{\"").append(name).append("\":1}"));
     REQUIRE(e.errors.size() == 1);
     CHECK(e.errors[0].field == std::string(max_quoted_field_code_points, 'k') + "\xe2\x80\xa6");
-    const std::string problem = encode_problem(e);
+    const std::string problem = problem_of(e);
     CHECK(problem.size() < 1024);
     // Cut on code points, never inside a UTF-8 sequence.
     std::string euros;
     for (int i = 0; i < 100; ++i) euros += "\xe2\x82\xac";
-    const api_error w = resource_error("{\"" + euros + "\":1}");
+    const error w = resource_error(std::string("{\"").append(euros).append("\":1}"));
     CHECK(w.errors[0].field.size() == max_quoted_field_code_points * 3 + 3);
 }
 
 TEST_CASE("an encoded problem lists at most 20 errors whatever the error holds", "[json][bounded]") {
-    api_error e(error_code::invalid, std::string(100000, 'd'));
+    error e(error_code::invalid, std::string(100000, 'd'));
     for (int i = 0; i < 1000; ++i) e.errors.push_back({std::string(1000, 'f'), std::string(1000, 'm')});
     for (int i = 0; i < 1000; ++i) e.conflicts.push_back("0b6f6c1e-0000-4000-8000-000000000000");
-    const std::string problem = encode_problem(e);
+    const std::string problem = problem_of(e);
     const auto d = parsed(problem);
     CHECK(d["errors"].Size() == 20);
     CHECK(d["errors_total"].GetUint64() == 1000);

@@ -185,3 +185,94 @@ TEST_CASE("log levels are read by their lower-case names only", "[config]") {
     }
     CHECK(unchanged == log_level::warn);
 }
+
+TEST_CASE("the FastCGI connection keys have safe defaults", "[config]") {
+    const config c = config::load("");
+    CHECK(c.fastcgi_io_timeout_s == 30);
+    CHECK(c.fastcgi_allowed_users.empty());
+    CHECK(c.fastcgi_allowed_groups.empty());
+    CHECK(c.fastcgi_allowed_addrs == "127.0.0.0/8,::1");
+}
+
+TEST_CASE("the FastCGI connection keys are read from the file and the environment", "[config]") {
+    temp_file file(
+        "fastcgi_io_timeout_s = 2\n"
+        "fastcgi_allowed_users = www-data, 1001\n"
+        "fastcgi_allowed_groups = invsys\n"
+        "fastcgi_allowed_addrs = 10.0.0.0/8, fd00::/8 ,192.168.1.7\n");
+    scoped_env groups("INVSYS_FASTCGI_ALLOWED_GROUPS", "nginx,33");
+    const config c = config::load(file.path());
+    CHECK(c.fastcgi_io_timeout_s == 2);
+    CHECK(c.fastcgi_allowed_users == "www-data, 1001");
+    CHECK(c.fastcgi_allowed_groups == "nginx,33");
+    CHECK(c.fastcgi_allowed_addrs == "10.0.0.0/8, fd00::/8 ,192.168.1.7");
+}
+
+TEST_CASE("malformed FastCGI connection keys are refused naming the key", "[config]") {
+    struct error_case {
+        std::string text;
+        std::string message;
+    };
+    const error_case cases[] = {
+        {"fastcgi_io_timeout_s = 0\n", "fastcgi_io_timeout_s: must be between 1 and 3600"},
+        {"fastcgi_io_timeout_s = 3601\n", "fastcgi_io_timeout_s: must be between 1 and 3600"},
+        {"fastcgi_allowed_users = a b\n",
+         "fastcgi_allowed_users: 'a b' is not a user or group name nor a numeric id"},
+        {"fastcgi_allowed_groups = invsys,,nginx\n",
+         "fastcgi_allowed_groups: 'invsys,,nginx' has an empty item"},
+        {"fastcgi_allowed_groups = -g\n",
+         "fastcgi_allowed_groups: '-g' is not a user or group name nor a numeric id"},
+        {"fastcgi_allowed_addrs = 10.0.0.0/33\n",
+         "fastcgi_allowed_addrs: '10.0.0.0/33' is not an IPv4 or IPv6 address, with an optional "
+         "/prefix"},
+        {"fastcgi_allowed_addrs = nginx\n",
+         "fastcgi_allowed_addrs: 'nginx' is not an IPv4 or IPv6 address, with an optional /prefix"},
+        {"fastcgi_allowed_addrs = ::1/129\n",
+         "fastcgi_allowed_addrs: '::1/129' is not an IPv4 or IPv6 address, with an optional "
+         "/prefix"},
+        {"fastcgi_allowed_addrs = 127.0.0.1/\n",
+         "fastcgi_allowed_addrs: '127.0.0.1/' is not an IPv4 or IPv6 address, with an optional "
+         "/prefix"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        temp_file file(c.text);
+        CHECK(load_error(file.path()) == file.path() + ":1: " + c.message);
+    }
+}
+
+TEST_CASE("an address range contains exactly the addresses under its prefix", "[config]") {
+    const auto v4 = [](const char* text) {
+        const auto range = parse_address_range(text);
+        REQUIRE(range);
+        return range->bytes;  // a plain address: the range of one
+    };
+    struct containment_case {
+        const char* range;
+        const char* address;
+        bool contained;
+    };
+    const containment_case cases[] = {
+        {"127.0.0.0/8", "127.0.0.1", true},
+        {"127.0.0.0/8", "127.255.3.4", true},
+        {"127.0.0.0/8", "128.0.0.1", false},
+        {"172.16.0.0/12", "172.31.255.255", true},
+        {"172.16.0.0/12", "172.32.0.1", false},
+        {"10.1.2.3", "10.1.2.3", true},
+        {"10.1.2.3", "10.1.2.4", false},
+        {"0.0.0.0/0", "8.8.8.8", true},
+        {"::1", "::1", true},
+        {"::1", "::2", false},
+        {"fd00::/8", "fdab::1", true},
+        {"fd00::/8", "fe80::1", false},
+        // IPv4 ranges match the IPv4-mapped form of an IPv6 socket's peer.
+        {"127.0.0.0/8", "::ffff:127.0.0.5", true},
+        {"::1", "127.0.0.1", false},
+    };
+    for (const auto& c : cases) {
+        INFO(std::string(c.range) + " ? " + c.address);
+        const auto range = parse_address_range(c.range);
+        REQUIRE(range);
+        CHECK(range->contains(v4(c.address)) == c.contained);
+    }
+}

@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <string>
 
+#include <invsys/http_status.hpp>
+
+#include "api/http.hpp"
 #include "json/codec.hpp"
 #include "time/timestamp.hpp"
 
@@ -13,26 +16,29 @@ using namespace std::string_literals;
 
 namespace {
 
+// The problem body the API answers `e` with.
+std::string problem_of(const error& e) { return problem_response(e).body; }
+
 template <typename F>
-api_error error_of(F&& f) {
+error error_of(F&& f) {
     try {
         f();
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         return e;
     }
-    FAIL("no api_error was thrown");
-    return api_error(error_code::internal, "unreachable");
+    FAIL("no error was thrown");
+    return error(error_code::internal, "unreachable");
 }
 
-api_error resource_error(const std::string& body) {
+error resource_error(const std::string& body) {
     return error_of([&] { decode_resource_input(body); });
 }
 
-api_error allocation_error(const std::string& body) {
+error allocation_error(const std::string& body) {
     return error_of([&] { decode_allocation_input(body); });
 }
 
-bool names(const api_error& e, const std::string& field, const std::string& message) {
+bool names(const error& e, const std::string& field, const std::string& message) {
     for (const auto& f : e.errors)
         if (f.field == field && f.message == message) return true;
     return false;
@@ -455,7 +461,7 @@ TEST_CASE("the type list names each type, its collection and its schema", "[json
 
 TEST_CASE("a problem body carries status, title, detail, field errors and conflicts", "[json]") {
     const auto invalid =
-        parsed(encode_problem(invalid_field("to_datetime", "not an RFC 3339 date-time")));
+        parsed(problem_of(invalid_field("to_datetime", "not an RFC 3339 date-time")));
     CHECK(string_of(invalid["type"]) == "about:blank");
     CHECK(string_of(invalid["title"]) == "Bad Request");
     CHECK(invalid["status"].GetInt() == 400);
@@ -465,24 +471,24 @@ TEST_CASE("a problem body carries status, title, detail, field errors and confli
     CHECK(string_of(invalid["errors"][0]["message"]) == "not an RFC 3339 date-time");
     CHECK_FALSE(invalid.HasMember("conflicts"));
 
-    api_error conflict(error_code::conflict, "allocation overlaps 2 existing allocations");
+    error conflict(error_code::conflict, "allocation overlaps 2 existing allocations");
     conflict.conflicts = {"a1", "a2"};
-    const auto c = parsed(encode_problem(conflict));
+    const auto c = parsed(problem_of(conflict));
     CHECK(c["status"].GetInt() == 409);
     CHECK(string_of(c["title"]) == "Conflict");
     CHECK(c["conflicts"].Size() == 2);
     CHECK(string_of(c["conflicts"][1]) == "a2");
     CHECK_FALSE(c.HasMember("errors"));
 
-    const auto plain = parsed(encode_problem(api_error(error_code::not_found, "no such car")));
+    const auto plain = parsed(problem_of(error(error_code::not_found, "no such car")));
     CHECK(plain.MemberCount() == 4);
     CHECK(string_of(plain["title"]) == "Not Found");
 }
 
 TEST_CASE("a problem body stays valid JSON when its text is not valid UTF-8", "[json]") {
-    api_error e(error_code::invalid, "allocation_type: unknown type '\xff\xc0\xaf\xed\xa0\x80' é");
+    error e(error_code::invalid, "allocation_type: unknown type '\xff\xc0\xaf\xed\xa0\x80' é");
     e.errors.push_back({"f\xe2\x82", "m\x80"});
-    const auto d = parsed(encode_problem(e));
+    const auto d = parsed(problem_of(e));
     CHECK(string_of(d["detail"]) ==
           "allocation_type: unknown type "
           "'\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd' é");

@@ -117,7 +117,7 @@ TEST_CASE("hostile numbers in unknown fields are refused by name", "[json][numbe
         try {
             decode_allocation_input(R"({"colour":)" + n + "}");
             FAIL("accepted");
-        } catch (const api_error& e) {
+        } catch (const error& e) {
             CHECK(e.code() == error_code::invalid);
             REQUIRE(e.errors.size() == 1);
             CHECK(e.errors[0].field == "colour");
@@ -130,7 +130,7 @@ TEST_CASE("a number where a string is expected is refused, even inside the marke
     try {
         decode_resource_input(R"({"name":12})");
         FAIL("accepted");
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         REQUIRE(e.errors.size() == 1);
         CHECK(e.errors[0].message == "must be a string");
     }

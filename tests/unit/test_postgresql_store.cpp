@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "model.hpp"
 #include "storage/error_mapping.hpp"
 #include "storage/postgresql_migrations.hpp"
@@ -398,7 +398,7 @@ TEST_CASE("a migration on a new database creates btree_gist and the schema",
         const resource car = make_resource("Car", "Car1");
         db->insert_resource(car);
         db->insert_allocation(make_allocation(car.id, 0, 10));
-        CHECK(api_error_from([&] {
+        CHECK(error_from([&] {
                   db->insert_allocation(make_allocation(car.id, 5, 15));
               }).code() == error_code::conflict);
     }
@@ -506,8 +506,8 @@ TEST_CASE("a conflict names rows that other programs wrote", "[.postgresql][stor
     s.db->insert_resource(car);
     s.raw()->exec(std::string(allocation_columns) +
                   allocation_values("written-by-hand", car.id, 100, open_end));
-    const api_error e =
-        api_error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 101)); });
+    const error e =
+        error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 101)); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts == std::vector<std::string>{"written-by-hand"});
     CHECK(std::string(e.what()) == "allocation overlaps 1 existing allocation");
@@ -588,7 +588,7 @@ TEST_CASE("the hot queries can use an index and never sort", "[.postgresql][stor
 
 // --- SQLSTATE mapping --------------------------------------------------------
 
-TEST_CASE("PostgreSQL errors map to api_error by their exact SQLSTATE",
+TEST_CASE("PostgreSQL errors map to error by their exact SQLSTATE",
           "[.postgresql][store][errors]") {
     struct row {
         const char* sqlstate;
@@ -615,21 +615,21 @@ TEST_CASE("PostgreSQL errors map to api_error by their exact SQLSTATE",
         {"22021", error_code::internal, postgresql_failure::other},
     }));
     CAPTURE(r.sqlstate);
-    const soci::postgresql_soci_error error("test", r.sqlstate);
+    const soci::postgresql_soci_error soci_failure("test", r.sqlstate);
     try {
-        throw error;
+        throw soci_failure;
     } catch (...) {
         CHECK(current_postgresql_failure() == r.failure);
     }
-    const api_error mapped = api_error_from([&] {
+    const error mapped = error_from([&] {
         try {
-            throw error;
+            throw soci_failure;
         } catch (...) {
-            rethrow_as_api_error("test");
+            rethrow_as_error("test");
         }
     });
     CHECK(mapped.code() == r.code);
-    if (r.code == error_code::unavailable) CHECK(mapped.retry_after_s == 1);
+    if (r.code == error_code::unavailable) CHECK(retry_after_of(mapped) == "1");
 }
 
 // --- concurrency -----------------------------------------------------------
@@ -708,10 +708,10 @@ TEST_CASE("a row lock held by another program past the busy timeout gives unavai
     auto other = s.raw();
     other->exec("BEGIN");
     other->exec("SELECT * FROM resources WHERE id = '" + car.id + "' FOR UPDATE");
-    const api_error e =
-        api_error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 10)); });
+    const error e =
+        error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 10)); });
     CHECK(e.code() == error_code::unavailable);
-    CHECK(e.retry_after_s == 1);
+    CHECK(retry_after_of(e) == "1");
     CHECK(std::string(e.what()) == "database is busy");
     // Readers are not held up.
     CHECK(s.db->find_resource("Car", car.id));
@@ -735,9 +735,9 @@ TEST_CASE("connections closed by the server give unavailable, then the store rec
     for (int i = 0; i < 3 && !answered; ++i) {
         try {
             answered = s.db->find_resource("Car", car.id).has_value();
-        } catch (const api_error& e) {
+        } catch (const error& e) {
             CHECK(e.code() == error_code::unavailable);
-            CHECK(e.retry_after_s == 1);
+            CHECK(retry_after_of(e) == "1");
             ++unavailable;
         }
     }
@@ -754,7 +754,7 @@ TEST_CASE("a ping to a server that is gone gives unavailable",
     // The first use finds the connection closed; the next one reconnects.
     try {
         s.db->ping();
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.code() == error_code::unavailable);
     }
     CHECK_NOTHROW(s.db->ping());
@@ -770,20 +770,20 @@ TEST_CASE("text with a NUL character is refused, never cut short", "[.postgresql
 
     allocation a = make_allocation(car.id, 0, 10);
     a.description = with_nul;
-    api_error e = api_error_from([&] { s.db->insert_allocation(a); });
+    error e = error_from([&] { s.db->insert_allocation(a); });
     CHECK(e.code() == error_code::invalid);
     REQUIRE(e.errors.size() == 1);
     CHECK(e.errors[0].field == "description");
 
     resource named = make_resource("Car", with_nul);
-    e = api_error_from([&] { s.db->insert_resource(named); });
+    e = error_from([&] { s.db->insert_resource(named); });
     CHECK(e.code() == error_code::invalid);
     CHECK(s.count_rows("resources") == 1);
     CHECK(s.count_rows("allocations") == 0);
 
     // A key with a NUL names nothing (libpq would look up its prefix).
     CHECK_FALSE(s.db->find_resource("Car", car.id + std::string(1, '\0') + "x"));
-    CHECK(api_error_from([&] {
+    CHECK(error_from([&] {
               s.db->delete_resource("Car", car.id + std::string(1, '\0'), true, now);
           }).code() == error_code::not_found);
     CHECK(s.db->find_resource("Car", car.id));

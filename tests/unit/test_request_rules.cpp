@@ -1,5 +1,5 @@
-#include "api/api_error.hpp"
-#include "api/request_rules.hpp"
+#include "error/error.hpp"
+#include "booking/rules.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -29,9 +29,10 @@ allocation_input booking() {
 std::vector<std::string> refused_fields(const allocation_input& in, bool is_new,
                                         allocation target = {}) {
     try {
-        apply_allocation_input(in, is_new, plain_loaded, target);
+        apply_allocation_input(in, is_new ? allocation_change::create : allocation_change::update,
+                               plain_loaded, target);
         return {};
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         CHECK(e.code() == error_code::invalid);
         std::vector<std::string> fields;
         for (const auto& error : e.errors) fields.push_back(error.field);
@@ -115,7 +116,7 @@ TEST_CASE("a change keeps the omitted fields and must still be a valid interval"
     allocation_input open_end;
     open_end.to_infinity = true;
     allocation changed = stored;
-    apply_allocation_input(open_end, false, plain_loaded, changed);
+    apply_allocation_input(open_end, allocation_change::update, plain_loaded, changed);
     CHECK(changed.from_us == stored.from_us);
     CHECK(changed.to_us == invsys::open_end);
     CHECK(changed.allocation_type == "booking");

@@ -1,5 +1,6 @@
-#include "api/api_error.hpp"
+#include "api/http.hpp"
 #include "api/router.hpp"
+#include "error/error.hpp"
 
 #include <invsys/service.hpp>
 
@@ -18,7 +19,7 @@ int status_of_route(const std::string& path) {
     try {
         match_route(path);
         return 200;
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         return http_status(e.code());
     }
 }
@@ -63,25 +64,58 @@ TEST_CASE("paths of every route shape are matched with their ids", "[router]") {
     const std::string id = some_id;
     struct row {
         std::string path;
-        route_kind kind;
+        std::string pattern;
         std::string collection, resource_id, allocation_id;
     };
     const std::vector<row> rows{
-        {"/api/health", route_kind::health, "", "", ""},
-        {"/api/types", route_kind::types, "", "", ""},
-        {"/api/cars", route_kind::collection, "cars", "", ""},
-        {"/api/cars/", route_kind::collection, "cars", "", ""},
-        {"/api/cars/" + id, route_kind::resource, "cars", id, ""},
-        {"/api/cars/" + id + "/allocations", route_kind::allocations, "cars", id, ""},
-        {"/api/cars/" + id + "/allocations/" + id, route_kind::allocation, "cars", id, id},
+        {"/api/health", "/api/health", "", "", ""},
+        {"/api/types", "/api/types", "", "", ""},
+        {"/api/cars", "/api/{collection}", "cars", "", ""},
+        {"/api/cars/", "/api/{collection}", "cars", "", ""},
+        {"/api/cars/" + id, "/api/{collection}/{id}", "cars", id, ""},
+        {"/api/cars/" + id + "/allocations", "/api/{collection}/{id}/allocations", "cars", id, ""},
+        {"/api/cars/" + id + "/allocations/" + id, "/api/{collection}/{id}/allocations/{allocation_id}", "cars", id, id},
     };
     for (const auto& r : rows) {
         CAPTURE(r.path);
         const route matched = match_route(r.path);
-        CHECK(matched.kind == r.kind);
+        REQUIRE(matched.row != nullptr);
+        CHECK(matched.row->pattern == r.pattern);
         CHECK(matched.collection == r.collection);
         CHECK(matched.resource_id == r.resource_id);
         CHECK(matched.allocation_id == r.allocation_id);
+    }
+}
+
+TEST_CASE("every pattern answers its methods, HEAD with GET, and Allow lists them in table order",
+          "[router]") {
+    const std::string id = some_id;
+    const route item = match_route("/api/cars/" + id);
+    CHECK(allowed_methods(item) == std::vector<std::string>{"GET", "HEAD", "PATCH", "DELETE"});
+    CHECK(find_method(item, "HEAD") == find_method(item, "GET"));
+    CHECK(find_method(item, "GET")->handle == api::get_resource);
+    CHECK(find_method(item, "PUT") == nullptr);
+    CHECK(find_method(item, "POST") == nullptr);
+    const route list = match_route("/api/cars");
+    CHECK(allowed_methods(list) == std::vector<std::string>{"GET", "HEAD", "POST"});
+    CHECK(find_method(list, "POST")->handle == api::create_resource);
+    CHECK(allowed_methods(match_route("/api/health")) == std::vector<std::string>{"GET", "HEAD"});
+}
+
+TEST_CASE("every row of the route table is reachable by its own path", "[router]") {
+    const std::string id = some_id;
+    for (const route_row& row : route_table()) {
+        std::string path(row.pattern);
+        for (const auto& [placeholder, value] :
+             {std::pair<std::string, std::string>{"{collection}", "cars"}, {"{id}", id},
+              {"{allocation_id}", id}}) {
+            if (const auto at = path.find(placeholder); at != std::string::npos)
+                path.replace(at, placeholder.size(), value);
+        }
+        CAPTURE(row.method, row.pattern);
+        const route matched = match_route(path);
+        CHECK(matched.row->pattern == row.pattern);
+        CHECK(find_method(matched, row.method) == &row);
     }
 }
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "model.hpp"
 #include "storage/sqlite_migrations.hpp"
 #include "storage/sqlite_sql.hpp"
@@ -232,12 +232,12 @@ TEST_CASE("another program holding a write transaction past the busy timeout giv
 
     raw_connection other(s.path);
     other.exec("BEGIN IMMEDIATE");
-    const api_error e =
-        api_error_from([&] { s.db->insert_resource(make_resource("Car", "Car2")); });
+    const error e =
+        error_from([&] { s.db->insert_resource(make_resource("Car", "Car2")); });
     CHECK(e.code() == error_code::unavailable);
-    CHECK(e.retry_after_s == 1);
+    CHECK(retry_after_of(e) == "1");
     CHECK(std::string(e.what()) == "database is busy");
-    CHECK(api_error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 1)); }).code() ==
+    CHECK(error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 1)); }).code() ==
           error_code::unavailable);
     // Readers are not held up by a writer (WAL).
     CHECK(s.db->find_resource("Car", car.id));
@@ -284,9 +284,9 @@ TEST_CASE("another process holding the write lock past the busy timeout gives un
     REQUIRE(::read(holding[0], &c, 1) == 1);
 
     const auto start = std::chrono::steady_clock::now();
-    const api_error e = api_error_from([&] { s.db->migrate(); });
+    const error e = error_from([&] { s.db->migrate(); });
     CHECK(e.code() == error_code::unavailable);
-    CHECK(e.retry_after_s == 1);
+    CHECK(retry_after_of(e) == "1");
     CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(140));
     ::close(release[1]);  // the child releases the lock and exits
     ::close(holding[0]);

@@ -3,8 +3,11 @@
 // so a container can be configured without editing the file.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace invsys {
 
@@ -25,7 +28,8 @@ struct config {
     unsigned threads = 4;
     // A worker is recycled after this many requests (0: never).
     unsigned max_requests = 0;
-    // A request running longer than this many seconds gets its worker killed.
+    // A request whose handler runs longer than this many seconds gets its
+    // worker killed (reading the request and writing the answer excluded).
     unsigned request_timeout_s = 30;
     // How long in-flight requests may take to finish on stop or reload.
     unsigned shutdown_timeout_s = 30;
@@ -38,6 +42,18 @@ struct config {
     std::size_t max_page_bytes = 1024 * 1024;
     // debug, info, warn, error.
     std::string log_level = "info";
+    // A FastCGI connection whose peer neither sends nor reads for this long
+    // (seconds) is closed; also the longest its request header, its body
+    // or its response may take as a whole.
+    unsigned fastcgi_io_timeout_s = 30;
+    // Unix socket peers allowed besides invsys's own uid and the socket's
+    // group: comma-separated user names or uids, group names or gids
+    // (matched against the peer's primary gid).
+    std::string fastcgi_allowed_users;
+    std::string fastcgi_allowed_groups;
+    // TCP peers allowed: comma-separated addresses, each with an optional
+    // /prefix (IPv4 or IPv6).
+    std::string fastcgi_allowed_addrs = "127.0.0.0/8,::1";
 
     // Reads `path` (when not empty), then applies INVSYS_* environment
     // variables. Throws std::runtime_error naming the file, line and key on
@@ -48,5 +64,16 @@ struct config {
     // is unknown or the value malformed.
     void set(const std::string& key, const std::string& value);
 };
+
+// An IPv4 or IPv6 address range; IPv4 is held as IPv4-mapped IPv6
+// (::ffff:a.b.c.d), so that one comparison serves both families.
+struct address_range {
+    std::array<unsigned char, 16> bytes{};
+    unsigned prefix_bits = 128;
+    bool contains(const std::array<unsigned char, 16>& address) const noexcept;
+};
+
+// "10.0.0.0/8", "127.0.0.1", "::1", "fd00::/8"; nullopt when malformed.
+std::optional<address_range> parse_address_range(std::string_view text);
 
 }  // namespace invsys

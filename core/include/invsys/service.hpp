@@ -52,9 +52,6 @@ public:
     std::vector<std::string> type_names() const;
 
 private:
-    // handle() before HEAD takes the body away.
-    http_response answer(const http_request& request) noexcept;
-
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -1,15 +1,20 @@
-// The endpoint handlers. Each takes the parsed call and returns a response
-// or throws api_error; service.cpp routes to them and catches.
+// The endpoint handlers. Each decodes its request, calls the booking layer
+// and encodes the answer; errors are thrown as invsys::error and answered
+// by the pipeline (api/pipeline.hpp). Which path and method reach which
+// handler is the route table's business (api/routes.cpp).
 #pragma once
 
-#include "api/router.hpp"
 #include "plugins/registry.hpp"
 #include "storage/store.hpp"
 
 #include <invsys/config.hpp>
 #include <invsys/service.hpp>
 
+#include <string>
+
 namespace invsys {
+
+struct route_row;
 
 // What every handler may use; lives as long as the service.
 struct api_context {
@@ -19,13 +24,28 @@ struct api_context {
     const std::string& types_json;  // GET /api/types, built once at start-up
 };
 
-// One request after routing. `type` is null for routes outside collections.
+// A path matched against the route table, with the values of its
+// placeholders ({collection}, {id}, {allocation_id}; ids in lower case).
+struct route {
+    const route_row* row = nullptr;  // the first row of the matched pattern
+    std::string collection;
+    std::string resource_id;
+    std::string allocation_id;
+};
+
+// One request on its way through the pipeline: the routing stage fills in
+// `where`, `handler_row` and `type`.
 struct api_call {
     const api_context& ctx;
     const http_request& request;
-    const route& where;
-    const loaded_type* type;
+    route where;
+    const route_row* handler_row = nullptr;  // the row of this method
+    const loaded_type* type = nullptr;       // null for routes outside collections
 };
+
+using handler = http_response (*)(const api_call&);
+
+namespace api {
 
 http_response get_health(const api_call& call);
 http_response get_types(const api_call& call);
@@ -42,8 +62,5 @@ http_response get_allocation(const api_call& call);
 http_response update_allocation(const api_call& call);
 http_response delete_allocation(const api_call& call);
 
-// Shared by handlers: the resource named by the route, of the route's type
-// (404 when unknown or of another type).
-resource require_resource(const api_call& call);
-
+}  // namespace api
 }  // namespace invsys

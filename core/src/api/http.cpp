@@ -25,23 +25,26 @@ http_response empty_response(int status) {
     return r;
 }
 
-http_response problem_response(const api_error& error) {
+http_response problem_response(const error& failure) {
     http_response r;
-    r.status = http_status(error.code());
+    r.status = http_status(failure.code());
     r.headers.emplace_back("Content-Type", "application/problem+json");
-    if (!error.allow.empty()) {
-        std::string allow;
-        for (const auto& method : error.allow) {
-            if (!allow.empty()) allow += ", ";
-            allow += method;
-        }
-        r.headers.emplace_back("Allow", std::move(allow));
+    if (r.status == 503)
+        r.headers.emplace_back("Retry-After", std::to_string(unavailable_retry_after_s));
+    r.body = encode_problem(failure, r.status);
+    return r;
+}
+
+http_response method_not_allowed_response(std::string_view method,
+                                          const std::vector<std::string>& allowed) {
+    http_response r = problem_response(
+        error(error_code::method_not_allowed, std::string(method) + " is not allowed here"));
+    std::string allow;
+    for (const auto& m : allowed) {
+        if (!allow.empty()) allow += ", ";
+        allow += m;
     }
-    if (r.status == 503) {
-        r.headers.emplace_back("Retry-After",
-                               std::to_string(error.retry_after_s ? error.retry_after_s : 1));
-    }
-    r.body = encode_problem(error);
+    r.headers.emplace_back("Allow", std::move(allow));
     return r;
 }
 

@@ -1,6 +1,6 @@
 #include "api/query.hpp"
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "time/timestamp.hpp"
 #include "util/text.hpp"
 #include "util/uuid.hpp"

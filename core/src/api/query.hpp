@@ -17,7 +17,7 @@ inline constexpr std::size_t max_page_size = 1000;
 
 class query_params {
 public:
-    // Percent-decodes `query` and refuses (api_error invalid) malformed
+    // Percent-decodes `query` and refuses (error invalid) malformed
     // escapes, repeated parameters and parameters not in `known`, so that a
     // misspelt filter is an error rather than silently ignored.
     query_params(std::string_view query, std::initializer_list<std::string_view> known);

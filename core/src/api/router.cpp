@@ -1,10 +1,15 @@
 #include "api/router.hpp"
 
-#include "api/api_error.hpp"
+#include <algorithm>
+
+#include "error/error.hpp"
 #include "util/uuid.hpp"
 
 namespace invsys {
 namespace {
+
+constexpr std::string_view api_prefix = "/api/";
+constexpr std::string_view collection_placeholder = "{collection}";
 
 std::vector<std::string_view> split_segments(std::string_view path) {
     std::vector<std::string_view> segments;
@@ -18,83 +23,115 @@ std::vector<std::string_view> split_segments(std::string_view path) {
     return segments;
 }
 
-[[noreturn]] void no_such_path() { throw api_error(error_code::not_found, "no such resource"); }
+std::vector<std::string_view> pattern_segments(std::string_view pattern) {
+    return split_segments(pattern.substr(api_prefix.size()));
+}
 
-std::string checked_id(std::string_view segment) {
-    if (!is_uuid(segment)) no_such_path();
+bool is_placeholder(std::string_view segment) noexcept {
+    return !segment.empty() && segment.front() == '{';
+}
+
+// Ids are issued in lower case; an upper-case spelling names the same id.
+std::string lower_id(std::string_view segment) {
     std::string id(segment);
-    // Ids are issued in lower case; an upper-case spelling names the same id.
     for (char& c : id) {
         if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
     }
     return id;
 }
 
-}  // namespace
-
-const std::vector<std::string>& allowed_methods(route_kind kind) {
-    static const std::vector<std::string> read_only{"GET", "HEAD"};
-    static const std::vector<std::string> listing{"GET", "HEAD", "POST"};
-    static const std::vector<std::string> item{"GET", "HEAD", "PATCH", "DELETE"};
-    switch (kind) {
-        case route_kind::health:
-        case route_kind::types:
-            return read_only;
-        case route_kind::collection:
-        case route_kind::allocations:
-            return listing;
-        case route_kind::resource:
-        case route_kind::allocation:
-            return item;
+// Fills `out` when `segments` fit `pattern`; returns how many segments
+// matched literally (the more, the better the fit), or -1.
+int fit(std::string_view pattern, const std::vector<std::string_view>& segments, route& out) {
+    const auto wanted = pattern_segments(pattern);
+    if (wanted.size() != segments.size()) return -1;
+    route candidate;
+    int literals = 0;
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const std::string_view want = wanted[i];
+        const std::string_view got = segments[i];
+        if (!is_placeholder(want)) {
+            if (want != got) return -1;
+            ++literals;
+        } else if (want == collection_placeholder) {
+            candidate.collection = std::string(got);
+        } else {
+            if (!is_uuid(got)) return -1;
+            (want == "{id}" ? candidate.resource_id : candidate.allocation_id) = lower_id(got);
+        }
     }
-    return read_only;
+    out = std::move(candidate);
+    return literals;
 }
 
+[[noreturn]] void no_such_path() { throw error(error_code::not_found, "no such resource"); }
+
+}  // namespace
+
 route match_route(std::string_view path) {
-    constexpr std::string_view prefix = "/api/";
-    if (path.substr(0, prefix.size()) != prefix) no_such_path();
-    path.remove_prefix(prefix.size());
+    if (path.substr(0, api_prefix.size()) != api_prefix) no_such_path();
+    path.remove_prefix(api_prefix.size());
     // One trailing slash is tolerated: "/api/cars/" is "/api/cars".
     if (!path.empty() && path.back() == '/') path.remove_suffix(1);
     if (path.empty()) no_such_path();
-
     const auto segments = split_segments(path);
-    for (auto segment : segments) {
-        if (segment.empty()) no_such_path();
-    }
+    if (std::any_of(segments.begin(), segments.end(), [](auto s) { return s.empty(); }))
+        no_such_path();
 
-    route r;
-    if (segments.size() == 1 && segments[0] == "health") {
-        r.kind = route_kind::health;
-        return r;
+    route best;
+    int best_literals = -1;
+    std::string_view last_pattern;
+    for (const route_row& row : route_table()) {
+        if (row.pattern == last_pattern) continue;  // one try per pattern
+        last_pattern = row.pattern;
+        route candidate;
+        const int literals = fit(row.pattern, segments, candidate);
+        if (literals > best_literals) {
+            best_literals = literals;
+            best = std::move(candidate);
+            best.row = &row;
+        }
     }
-    if (segments.size() == 1 && segments[0] == "types") {
-        r.kind = route_kind::types;
-        return r;
+    if (best.row == nullptr) no_such_path();
+    return best;
+}
+
+const route_row* find_method(const route& where, std::string_view method) noexcept {
+    const std::string_view wanted = method == "HEAD" ? "GET" : method;
+    for (const route_row& row : route_table()) {
+        if (row.pattern == where.row->pattern && row.method == wanted) return &row;
     }
-    r.collection = std::string(segments[0]);
-    switch (segments.size()) {
-        case 1:
-            r.kind = route_kind::collection;
-            return r;
-        case 2:
-            r.kind = route_kind::resource;
-            r.resource_id = checked_id(segments[1]);
-            return r;
-        case 3:
-            if (segments[2] != "allocations") no_such_path();
-            r.kind = route_kind::allocations;
-            r.resource_id = checked_id(segments[1]);
-            return r;
-        case 4:
-            if (segments[2] != "allocations") no_such_path();
-            r.kind = route_kind::allocation;
-            r.resource_id = checked_id(segments[1]);
-            r.allocation_id = checked_id(segments[3]);
-            return r;
-        default:
-            no_such_path();
+    return nullptr;
+}
+
+std::vector<std::string> allowed_methods(const route& where) {
+    std::vector<std::string> methods;
+    for (const route_row& row : route_table()) {
+        if (row.pattern != where.row->pattern) continue;
+        methods.emplace_back(row.method);
+        if (row.method == "GET") methods.emplace_back("HEAD");
     }
+    return methods;
+}
+
+std::vector<std::string> reserved_collection_names() {
+    std::vector<std::size_t> collection_positions;
+    for (const route_row& row : route_table()) {
+        const auto segments = pattern_segments(row.pattern);
+        for (std::size_t i = 0; i < segments.size(); ++i)
+            if (segments[i] == collection_placeholder) collection_positions.push_back(i);
+    }
+    std::vector<std::string> reserved;
+    for (const route_row& row : route_table()) {
+        const auto segments = pattern_segments(row.pattern);
+        for (const std::size_t i : collection_positions) {
+            if (i >= segments.size() || is_placeholder(segments[i])) continue;
+            const std::string name(segments[i]);
+            if (std::find(reserved.begin(), reserved.end(), name) == reserved.end())
+                reserved.push_back(name);
+        }
+    }
+    return reserved;
 }
 
 }  // namespace invsys

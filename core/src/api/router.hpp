@@ -1,36 +1,33 @@
-// Maps a request path to a route: which kind of endpoint, with which
-// collection and ids. Knows nothing of handlers or transports.
+// Matches request paths against the route table (api/routes.hpp). Knows
+// nothing of transports; what a handler does is not its business.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/handlers.hpp"
+#include "api/routes.hpp"
+
 namespace invsys {
 
-enum class route_kind {
-    health,            // /api/health
-    types,             // /api/types
-    collection,        // /api/{collection}
-    resource,          // /api/{collection}/{id}
-    allocations,       // /api/{collection}/{id}/allocations
-    allocation,        // /api/{collection}/{id}/allocations/{aid}
-};
-
-struct route {
-    route_kind kind = route_kind::health;
-    std::string collection;
-    std::string resource_id;
-    std::string allocation_id;
-};
-
-// The methods each kind of route answers, for 405 and its Allow header.
-const std::vector<std::string>& allowed_methods(route_kind kind);
-
-// Splits `path` (raw, as sent). Throws api_error(not_found) for a path that
-// no route has the shape of. Ids that are not UUIDs are not_found too:
-// they can name nothing, so they never reach storage. Whether the
-// collection is served is for the caller to check.
+// The pattern `path` (raw, as sent; one trailing slash tolerated) has, with
+// its placeholder values. Throws error(not_found) when no pattern fits.
+// Ids that are not UUIDs fit no pattern: they can name nothing, so they
+// never reach storage. Whether the collection is served is for the caller
+// to check. A literal segment wins over {collection} ("/api/types").
 route match_route(std::string_view path);
+
+// The row for `method` on the matched pattern (HEAD takes the GET row), or
+// nullptr when the pattern does not take that method.
+const route_row* find_method(const route& where, std::string_view method) noexcept;
+
+// The methods the matched pattern takes, in table order, HEAD after GET:
+// the Allow header of a 405.
+std::vector<std::string> allowed_methods(const route& where);
+
+// The literal segments that stand where {collection} stands in other
+// patterns ("health", "types"): a plugin may not take them as its collection.
+std::vector<std::string> reserved_collection_names();
 
 }  // namespace invsys

@@ -2,7 +2,7 @@
 #include "api/http.hpp"
 #include "json/codec.hpp"
 
-namespace invsys {
+namespace invsys::api {
 
 http_response get_health(const api_call& call) {
     call.ctx.db.ping();
@@ -12,4 +12,4 @@ http_response get_health(const api_call& call) {
 
 http_response get_types(const api_call& call) { return json_response(200, call.ctx.types_json); }
 
-}  // namespace invsys
+}  // namespace invsys::api

@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -8,6 +10,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace invsys {
 namespace {
@@ -16,6 +19,8 @@ constexpr const char* keys[] = {
     "database",        "plugin_dir",     "listen",       "socket_group",      "socket_mode",
     "workers",         "threads",        "max_requests", "request_timeout_s", "shutdown_timeout_s",
     "busy_timeout_ms", "max_body_bytes", "max_page_bytes", "log_level",
+    "fastcgi_io_timeout_s", "fastcgi_allowed_users", "fastcgi_allowed_groups",
+    "fastcgi_allowed_addrs",
 };
 
 std::string trim(std::string_view s) {
@@ -44,6 +49,44 @@ Unsigned parse_unsigned(const std::string& key, const std::string& value, int ba
     return result;
 }
 
+// "a, b,c" -> {"a", "b", "c"}; empty items are refused.
+std::vector<std::string> split_list(const std::string& key, const std::string& value) {
+    std::vector<std::string> items;
+    if (trim(value).empty()) return items;
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t comma = value.find(',', start);
+        std::string item = trim(std::string_view(value).substr(
+            start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (item.empty()) fail(key, "'" + value + "' has an empty item");
+        items.push_back(std::move(item));
+        if (comma == std::string::npos) return items;
+        start = comma + 1;
+    }
+}
+
+// User and group names as useradd/groupadd take them, or numeric ids.
+std::string check_id_list(const std::string& key, const std::string& value) {
+    for (const std::string& item : split_list(key, value)) {
+        const bool plain =
+            std::all_of(item.begin(), item.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                       c == '.';
+            }) &&
+            item[0] != '-';
+        if (!plain) fail(key, "'" + item + "' is not a user or group name nor a numeric id");
+    }
+    return value;
+}
+
+std::string check_address_list(const std::string& key, const std::string& value) {
+    for (const std::string& item : split_list(key, value)) {
+        if (!parse_address_range(item))
+            fail(key, "'" + item + "' is not an IPv4 or IPv6 address, with an optional /prefix");
+    }
+    return value;
+}
+
 std::string environment_name(std::string_view key) {
     std::string name = "INVSYS_";
     for (const char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -51,6 +94,44 @@ std::string environment_name(std::string_view key) {
 }
 
 }  // namespace
+
+std::optional<address_range> parse_address_range(std::string_view text) {
+    address_range range;
+    std::string address(text);
+    std::optional<unsigned> prefix;
+    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+        address = std::string(text.substr(0, slash));
+        const std::string_view digits = text.substr(slash + 1);
+        unsigned value = 0;
+        const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size())
+            return std::nullopt;
+        prefix = value;
+    }
+    if (::inet_pton(AF_INET, address.c_str(), range.bytes.data() + 12) == 1) {
+        // IPv4 as an IPv4-mapped IPv6 address: one comparison for both families.
+        range.bytes[10] = range.bytes[11] = 0xff;
+        if (prefix && *prefix > 32) return std::nullopt;
+        range.prefix_bits = 96 + prefix.value_or(32);
+    } else if (::inet_pton(AF_INET6, address.c_str(), range.bytes.data()) == 1) {
+        if (prefix && *prefix > 128) return std::nullopt;
+        range.prefix_bits = prefix.value_or(128);
+    } else {
+        return std::nullopt;
+    }
+    return range;
+}
+
+bool address_range::contains(const std::array<unsigned char, 16>& address) const noexcept {
+    unsigned bits = prefix_bits;
+    for (std::size_t i = 0; i < address.size() && bits > 0; ++i) {
+        const unsigned take = bits >= 8 ? 8 : bits;
+        const auto mask = static_cast<unsigned char>(0xff00u >> take);
+        if ((address[i] & mask) != (bytes[i] & mask)) return false;
+        bits -= take;
+    }
+    return true;
+}
 
 void config::set(const std::string& key, const std::string& value) {
     constexpr unsigned unsigned_max = ~0u;
@@ -83,6 +164,14 @@ void config::set(const std::string& key, const std::string& value) {
         if (!parse_log_level(value, parsed))
             fail(key, "'" + value + "' is not one of debug, info, warn, error");
         log_level = value;
+    } else if (key == "fastcgi_io_timeout_s") {
+        fastcgi_io_timeout_s = parse_unsigned<unsigned>(key, value, 10, 1, 3600);
+    } else if (key == "fastcgi_allowed_users") {
+        fastcgi_allowed_users = check_id_list(key, value);
+    } else if (key == "fastcgi_allowed_groups") {
+        fastcgi_allowed_groups = check_id_list(key, value);
+    } else if (key == "fastcgi_allowed_addrs") {
+        fastcgi_allowed_addrs = check_address_list(key, value);
     } else {
         throw std::runtime_error("unknown key '" + key + "'");
     }

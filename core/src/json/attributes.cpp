@@ -26,7 +26,7 @@ std::string encode_attributes(const attribute_map& attributes) {
             case attribute_kind::number:
                 // The Writer would emit nothing and poison its state.
                 if (!std::isfinite(value.number))
-                    throw api_error(error_code::internal, "attribute " + name + " is not finite");
+                    throw error(error_code::internal, "attribute " + name + " is not finite");
                 // A whole number reads back as the client wrote it (3000, not
                 // 3000.0) while it is exactly representable.
                 if (std::trunc(value.number) == value.number && std::fabs(value.number) < 9007199254740992.0) {
@@ -55,11 +55,11 @@ attribute_map decode_stored_attributes(std::string_view json) {
     rapidjson::Document document;
     try {
         parse_json(json, document);
-    } catch (const api_error&) {
-        throw api_error(error_code::internal, "stored attributes are not valid JSON");
+    } catch (const error&) {
+        throw error(error_code::internal, "stored attributes are not valid JSON");
     }
     if (!document.IsObject())
-        throw api_error(error_code::internal, "stored attributes are not a JSON object");
+        throw error(error_code::internal, "stored attributes are not a JSON object");
 
     attribute_map attributes;
     for (const auto& m : document.GetObject()) {
@@ -71,7 +71,7 @@ attribute_map decode_stored_attributes(std::string_view json) {
         } else if (is_number(v)) {
             const number_value n = convert_json_number(number_text(v));
             if (n.what == number_value::kind::out_of_range)
-                throw api_error(error_code::internal, "stored attribute is out of range");
+                throw error(error_code::internal, "stored attribute is out of range");
             // Written with a fraction only when not whole: "3000" read back
             // as a number attribute is the integer 3000, as it was stored.
             const bool integral = n.what == number_value::kind::integer &&
@@ -83,7 +83,7 @@ attribute_map decode_stored_attributes(std::string_view json) {
             value.kind = attribute_kind::string;
             value.string.assign(v.GetString(), v.GetStringLength());
         } else {
-            throw api_error(error_code::internal, "stored attribute has an unexpected JSON type");
+            throw error(error_code::internal, "stored attribute has an unexpected JSON type");
         }
         attributes.insert_or_assign(std::string(m.name.GetString(), m.name.GetStringLength()),
                                     std::move(value));

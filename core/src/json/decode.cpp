@@ -17,7 +17,7 @@ std::string_view text_of(const rapidjson::Value& v) noexcept {
 // Fills `document` from `body`, which must hold a JSON object.
 void parse_object(std::string_view body, rapidjson::Document& document) {
     parse_json(body, document);
-    if (!document.IsObject()) throw api_error(error_code::invalid, "request body must be a JSON object");
+    if (!document.IsObject()) throw error(error_code::invalid, "request body must be a JSON object");
 }
 
 // A repeated key is an error rather than a silent "last one wins".

@@ -120,8 +120,8 @@ class checking_handler {
     std::size_t bad_number_at_ = std::string_view::npos;
 };
 
-api_error not_json(const std::string& what, std::size_t offset) {
-    return api_error(error_code::invalid, "request body is not valid JSON: " + what + " (at byte " +
+error not_json(const std::string& what, std::size_t offset) {
+    return error(error_code::invalid, "request body is not valid JSON: " + what + " (at byte " +
                                               std::to_string(offset) + ")");
 }
 
@@ -158,7 +158,7 @@ class raw_number_writer {
 
 void parse_json(std::string_view text, rapidjson::Document& document) {
     if (text.size() > max_json_bytes)
-        throw api_error(error_code::payload_too_large,
+        throw error(error_code::payload_too_large,
                         "request body is larger than " + std::to_string(max_json_bytes) + " bytes");
 
     const std::string masked = mask_numbers(text);
@@ -183,14 +183,14 @@ void parse_json(std::string_view text, rapidjson::Document& document) {
     document.Populate(generator);
 
     if (too_deep)
-        throw api_error(error_code::invalid, "request body is nested more than " +
+        throw error(error_code::invalid, "request body is nested more than " +
                                                  std::to_string(max_json_depth) + " levels deep");
     if (has_surrogate)
-        throw api_error(error_code::invalid,
+        throw error(error_code::invalid,
                         "request body is not valid JSON: a string holds a lone surrogate escape");
     if (bad_number_at != std::string_view::npos) throw not_json("malformed number", bad_number_at);
     if (result.Code() == rapidjson::kParseErrorDocumentEmpty)
-        throw api_error(error_code::invalid, "request body must be a JSON object");
+        throw error(error_code::invalid, "request body must be a JSON object");
     if (result.IsError()) throw not_json(rapidjson::GetParseError_En(result.Code()), result.Offset());
     if (end != masked.size())
         throw not_json(rapidjson::GetParseError_En(rapidjson::kParseErrorDocumentRootNotSingular), end);

@@ -29,8 +29,8 @@ namespace invsys {
 
 inline constexpr char number_marker = '\xff';
 
-// Parses `text` into `document`. Throws api_error(invalid) naming what is
-// wrong (with the byte offset) and api_error(payload_too_large) above
+// Parses `text` into `document`. Throws error(invalid) naming what is
+// wrong (with the byte offset) and error(payload_too_large) above
 // max_json_bytes. Any JSON value is accepted at the top; callers check it.
 void parse_json(std::string_view text, rapidjson::Document& document);
 

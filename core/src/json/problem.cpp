@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <invsys/http_status.hpp>
+
 #include "json/codec.hpp"
 #include "util/text.hpp"
 
@@ -74,8 +76,7 @@ constexpr std::size_t max_listed_conflicts = 100;
 
 }  // namespace
 
-std::string encode_problem(const api_error& error) {
-    const int status = http_status(error.code());
+std::string encode_problem(const error& failure, int status) {
     rapidjson::StringBuffer buffer;
     json_writer w(buffer);
     w.StartObject();
@@ -86,31 +87,31 @@ std::string encode_problem(const api_error& error) {
     write_key(w, "status");
     w.Int(status);
     write_key(w, "detail");
-    write_string(w, clip_text(error.what(), max_detail_code_points));
-    if (!error.errors.empty()) {
+    write_string(w, clip_text(failure.what(), max_detail_code_points));
+    if (!failure.errors.empty()) {
         write_key(w, "errors");
         w.StartArray();
-        const std::size_t listed = std::min(error.errors.size(), max_listed_field_errors);
+        const std::size_t listed = std::min(failure.errors.size(), max_listed_field_errors);
         for (std::size_t i = 0; i < listed; ++i) {
             w.StartObject();
             write_key(w, "field");
-            write_string(w, clip_text(error.errors[i].field, max_quoted_field_code_points));
+            write_string(w, clip_text(failure.errors[i].field, max_quoted_field_code_points));
             write_key(w, "message");
-            write_string(w, clip_text(error.errors[i].message, max_message_code_points));
+            write_string(w, clip_text(failure.errors[i].message, max_message_code_points));
             w.EndObject();
         }
         w.EndArray();
-        const std::size_t total = std::max(error.errors_total, error.errors.size());
+        const std::size_t total = std::max(failure.errors_total, failure.errors.size());
         if (total > listed) {
             write_key(w, "errors_total");
             w.Uint64(total);
         }
     }
-    if (!error.conflicts.empty()) {
+    if (!failure.conflicts.empty()) {
         write_key(w, "conflicts");
         w.StartArray();
-        const std::size_t listed = std::min(error.conflicts.size(), max_listed_conflicts);
-        for (std::size_t i = 0; i < listed; ++i) write_string(w, error.conflicts[i]);
+        const std::size_t listed = std::min(failure.conflicts.size(), max_listed_conflicts);
+        for (std::size_t i = 0; i < listed; ++i) write_string(w, failure.conflicts[i]);
         w.EndArray();
     }
     w.EndObject();

@@ -84,9 +84,8 @@ std::optional<std::string> type_name_problem(std::string_view name) {
     return std::nullopt;
 }
 
-std::optional<std::string> collection_problem(std::string_view collection) {
-    // Paths the API serves itself directly under /api/.
-    static constexpr std::array<std::string_view, 3> reserved{"types", "health", "openapi.json"};
+std::optional<std::string> collection_problem(std::string_view collection,
+                                              const std::vector<std::string>& reserved) {
     if (std::find(reserved.begin(), reserved.end(), collection) != reserved.end()) {
         return "collection " + in_quotes(collection) + " is reserved by the API";
     }

@@ -15,8 +15,10 @@ namespace invsys {
 // component names, whose keys allow no more than this.
 std::optional<std::string> type_name_problem(std::string_view type_name);
 
-// [a-z0-9_-]{1,64} and not a word the API itself uses under /api/.
-std::optional<std::string> collection_problem(std::string_view collection);
+// [a-z0-9_-]{1,64} and not one of `reserved` (the words the API itself
+// serves under /api/: api/router.hpp's reserved_collection_names()).
+std::optional<std::string> collection_problem(std::string_view collection,
+                                              const std::vector<std::string>& reserved);
 
 // Names [a-z][a-z0-9_]{0,63} and unique; bounds finite, ordered and only on
 // numeric kinds; max_length only on strings.

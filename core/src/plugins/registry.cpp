@@ -52,6 +52,7 @@ struct plugin_registry::state {
     std::vector<std::unique_ptr<resource_type>> objects;
     std::vector<loaded_type> types;
     std::vector<plugin_refusal> refusals;
+    std::vector<std::string> reserved_collections;
 
     ~state() {
         types.clear();
@@ -154,7 +155,7 @@ std::optional<std::string> plugin_registry::state::declaration_problem(
                in_quotes(info_type_name);
     }
     out.collection = object.collection();
-    if (auto problem = collection_problem(out.collection)) return problem;
+    if (auto problem = collection_problem(out.collection, reserved_collections)) return problem;
     if (const loaded_type* other = find_collection(out.collection)) {
         return "duplicate collection " + in_quotes(out.collection) + ": already served by type " +
                in_quotes(other->type_name) + " from " + other->library_path;
@@ -163,12 +164,16 @@ std::optional<std::string> plugin_registry::state::declaration_problem(
     return attribute_specs_problem(out.attributes);
 }
 
-plugin_registry::plugin_registry() : state_(std::make_unique<state>()) {}
+plugin_registry::plugin_registry(std::vector<std::string> reserved_collections)
+    : state_(std::make_unique<state>()) {
+    state_->reserved_collections = std::move(reserved_collections);
+}
 plugin_registry::~plugin_registry() = default;
 plugin_registry::plugin_registry(plugin_registry&&) noexcept = default;
 plugin_registry& plugin_registry::operator=(plugin_registry&&) noexcept = default;
 
-plugin_registry plugin_registry::load_directory(const std::string& directory) {
+plugin_registry plugin_registry::load_directory(
+    const std::string& directory, const std::vector<std::string>& reserved_collections) {
     const std::string root = absolute_path(directory);
     std::error_code ec;
     fs::directory_iterator it(root, ec);
@@ -187,7 +192,7 @@ plugin_registry plugin_registry::load_directory(const std::string& directory) {
     if (ec) throw std::runtime_error("plugin directory " + root + ": " + ec.message());
     std::sort(names.begin(), names.end());
 
-    plugin_registry registry;
+    plugin_registry registry(reserved_collections);
     for (const std::string& name : names) registry.load_library((fs::path(root) / name).string());
     return registry;
 }

@@ -33,15 +33,18 @@ struct plugin_refusal {
 
 class plugin_registry {
 public:
-    plugin_registry();
+    explicit plugin_registry(std::vector<std::string> reserved_collections = {});
     ~plugin_registry();
     plugin_registry(plugin_registry&&) noexcept;
     plugin_registry& operator=(plugin_registry&&) noexcept;
 
     // Scans `directory` for *.so files (sorted by name, not recursive) and
     // loads each. A missing or unreadable directory is an error (throws
-    // std::runtime_error); a bad plugin is not.
-    static plugin_registry load_directory(const std::string& directory);
+    // std::runtime_error); a bad plugin is not. A plugin may not take one of
+    // `reserved_collections` (the words the API serves itself, from its
+    // route table) as its collection.
+    static plugin_registry load_directory(const std::string& directory,
+                                          const std::vector<std::string>& reserved_collections);
 
     // Loads one library; returns false (and records and logs the refusal)
     // when it is refused.

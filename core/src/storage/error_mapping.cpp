@@ -24,7 +24,7 @@ constexpr std::string_view duplicate_name_message =
     line.append(operation).append(": ").append(what);
     log_error(line);
     // The detail reaches clients: it names no table, statement or path.
-    throw api_error(error_code::internal, "database error");
+    throw error(error_code::internal, "database error");
 }
 
 #ifdef INVSYS_HAVE_POSTGRESQL
@@ -62,22 +62,14 @@ postgresql_failure current_postgresql_failure() noexcept {
     return postgresql_failure::other;
 }
 
-api_error database_unavailable() {
-    api_error error(error_code::unavailable, "database unavailable");
-    error.retry_after_s = 1;
-    return error;
-}
+error database_unavailable() { return error(error_code::unavailable, "database unavailable"); }
 
-api_error database_busy() {
-    api_error error(error_code::unavailable, "database is busy");
-    error.retry_after_s = 1;
-    return error;
-}
+error database_busy() { return error(error_code::unavailable, "database is busy"); }
 
-void rethrow_as_api_error(std::string_view operation) {
+void rethrow_as_error(std::string_view operation) {
     try {
         throw;
-    } catch (const api_error&) {
+    } catch (const error&) {
         throw;
     } catch (const std::bad_alloc&) {
         throw;
@@ -88,7 +80,7 @@ void rethrow_as_api_error(std::string_view operation) {
         if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw database_busy();
         if (primary == SQLITE_CONSTRAINT &&
             std::string_view(e.what()).find(duplicate_name_message) != std::string_view::npos) {
-            throw api_error(error_code::conflict,
+            throw error(error_code::conflict,
                             "a resource of this type with this name exists already");
         }
         throw_internal(operation, e.what());
@@ -96,9 +88,9 @@ void rethrow_as_api_error(std::string_view operation) {
     } catch (const soci::postgresql_soci_error& e) {
         switch (classify(e)) {
             case postgresql_failure::exclusion_violation:
-                throw api_error(error_code::conflict, "allocation overlaps an existing allocation");
+                throw error(error_code::conflict, "allocation overlaps an existing allocation");
             case postgresql_failure::unique_violation:
-                throw api_error(error_code::conflict,
+                throw error(error_code::conflict,
                                 "a resource of this type with this name exists already");
             case postgresql_failure::transient:
                 throw database_busy();

@@ -1,4 +1,4 @@
-// The one place where database errors become api_error. Every storage
+// The one place where database errors become error. Every storage
 // entry point funnels its exceptions through here, so the API layer never
 // sees a SOCI, SQLite or PostgreSQL type; and the one place that reads
 // SQLite result codes and PostgreSQL SQLSTATEs.
@@ -6,26 +6,26 @@
 
 #include <string_view>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 
 namespace invsys {
 
 // Call only from inside a catch block. Rethrows the exception in flight:
-// an api_error (or std::bad_alloc) unchanged; a busy or locked database
+// an error (or std::bad_alloc) unchanged; a busy or locked database
 // (SQLite), or a PostgreSQL lock timeout, deadlock or serialization
 // failure, as database_busy(); a lost or refused PostgreSQL connection as
 // database_unavailable(); a duplicate (resource_type, name) or an
 // overlapping period as conflict (without ids: the stores catch these
-// themselves to name them); anything else as api_error(internal) after
+// themselves to name them); anything else as error(internal) after
 // logging it with `operation`.
-[[noreturn]] void rethrow_as_api_error(std::string_view operation);
+[[noreturn]] void rethrow_as_error(std::string_view operation);
 
 // 503 with Retry-After: 1, for a database (or write lock, or connection)
 // that could not be had within busy_timeout_ms.
-api_error database_busy();
+error database_busy();
 
 // 503 with Retry-After: 1, for a database server that cannot be reached.
-api_error database_unavailable();
+error database_unavailable();
 
 // What a failed PostgreSQL statement means to the store, by its exact
 // SQLSTATE (SOCI's error category files every class-23 code as a

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "storage/error_mapping.hpp"
 #include "storage/postgresql_connection.hpp"
 

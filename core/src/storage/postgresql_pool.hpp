@@ -43,8 +43,8 @@ class postgresql_pool {
         std::unique_ptr<postgresql_connection> connection_;
     };
 
-    // Throws database_busy() (api_error) when no connection is free by
-    // `until`, and api_error(unavailable) when a new connection cannot be
+    // Throws database_busy() (error) when no connection is free by
+    // `until`, and error(unavailable) when a new connection cannot be
     // opened (the reason is logged).
     lease acquire(deadline until);
 

@@ -23,7 +23,7 @@ std::unique_ptr<store> open_postgresql_store(const std::string&, const store_opt
 #include <utility>
 #include <vector>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "storage/error_mapping.hpp"
 #include "storage/postgresql_connection.hpp"
 #include "storage/postgresql_migrations.hpp"
@@ -47,19 +47,19 @@ std::int64_t now_us() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-api_error resource_not_found() { return api_error(error_code::not_found, "resource not found"); }
-api_error allocation_not_found() {
-    return api_error(error_code::not_found, "allocation not found");
+error resource_not_found() { return error(error_code::not_found, "resource not found"); }
+error allocation_not_found() {
+    return error(error_code::not_found, "allocation not found");
 }
 
 std::string plural(long long n, const char* noun) {
     return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-api_error conflict(std::string detail, std::vector<std::string> ids) {
-    api_error error(error_code::conflict, std::move(detail));
-    error.conflicts = std::move(ids);
-    return error;
+error conflict(std::string detail, std::vector<std::string> ids) {
+    error failure(error_code::conflict, std::move(detail));
+    failure.conflicts = std::move(ids);
+    return failure;
 }
 
 // PostgreSQL text cannot hold a NUL character, and libpq would cut a
@@ -111,7 +111,7 @@ class postgresql_store final : public store {
                 c.query<q::ping>().run();
                 return 0;
             });
-        } catch (const api_error& e) {
+        } catch (const error& e) {
             if (e.code() == error_code::unavailable) throw;
             throw database_unavailable();
         }
@@ -345,7 +345,7 @@ class postgresql_store final : public store {
                 auto c = pool_.acquire(deadline());
                 try {
                     return work(*c);
-                } catch (const api_error&) {
+                } catch (const error&) {
                     throw;
                 } catch (...) {
                     if (c->broken()) {
@@ -364,14 +364,14 @@ class postgresql_store final : public store {
                     pause_before_retry(attempt);
                     continue;
                 }
-                rethrow_as_api_error(operation);
+                rethrow_as_error(operation);
             }
         }
     }
 
     static void refuse_backwards(const allocation& a) {
         if (!(a.from_us < a.to_us)) {
-            throw api_error(error_code::invalid, "an allocation must end after it starts");
+            throw error(error_code::invalid, "an allocation must end after it starts");
         }
     }
 

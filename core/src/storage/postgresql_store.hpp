@@ -6,7 +6,7 @@
 // (resource_id, period) refuses overlapping rows whoever writes them, and
 // the store turns its refusal into a conflict naming the allocations in
 // the way. Deadlocks and serialization failures are retried a few times
-// before they become api_error(unavailable).
+// before they become error(unavailable).
 //
 // store_options: `connections` is the size of the connection pool;
 // `busy_timeout_ms` bounds both the wait for a free connection and, as the

@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "storage/sqlite_connection.hpp"
 
 namespace invsys {
@@ -19,10 +19,10 @@ std::string plural(long long n, const char* noun) {
     return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-api_error conflict(std::string detail, std::vector<std::string> ids) {
-    api_error error(error_code::conflict, std::move(detail));
-    error.conflicts = std::move(ids);
-    return error;
+error conflict(std::string detail, std::vector<std::string> ids) {
+    error failure(error_code::conflict, std::move(detail));
+    failure.conflicts = std::move(ids);
+    return failure;
 }
 
 }  // namespace
@@ -41,7 +41,7 @@ void refuse_overlap(sqlite_connection& c, const allocation& a) {
     // Storage's own guard: a.to_us - 1 below must not overflow. The API
     // layer refuses such input with a field error before it gets here.
     if (!(a.from_us < a.to_us)) {
-        throw api_error(error_code::invalid, "an allocation must end after it starts");
+        throw error(error_code::invalid, "an allocation must end after it starts");
     }
     // The only candidate is the first allocation ending after a.from_us
     // (see sqlite_sql::first_ending_after): one index seek.

@@ -43,7 +43,7 @@ class sqlite_pool {
         std::unique_ptr<sqlite_connection> connection_;
     };
 
-    // Throws database_busy() (api_error) when no connection is free by
+    // Throws database_busy() (error) when no connection is free by
     // `until`, and what opening a connection throws.
     lease acquire(deadline until);
 

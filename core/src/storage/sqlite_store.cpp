@@ -6,7 +6,7 @@
 #include <tuple>
 #include <type_traits>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "storage/error_mapping.hpp"
 #include "storage/sqlite_checks.hpp"
 #include "storage/sqlite_connection.hpp"
@@ -24,9 +24,9 @@ std::int64_t now_us() {
     return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-api_error resource_not_found() { return api_error(error_code::not_found, "resource not found"); }
-api_error allocation_not_found() {
-    return api_error(error_code::not_found, "allocation not found");
+error resource_not_found() { return error(error_code::not_found, "resource not found"); }
+error allocation_not_found() {
+    return error(error_code::not_found, "allocation not found");
 }
 
 // A position in the listing order of allocations.
@@ -50,11 +50,9 @@ class sqlite_store final : public store {
                 c.query<q::ping>().run();
                 return 0;
             });
-        } catch (const api_error& e) {
+        } catch (const error& e) {
             if (e.code() == error_code::unavailable) throw;
-            api_error down(error_code::unavailable, "database unavailable");
-            down.retry_after_s = 1;
-            throw down;
+            throw error(error_code::unavailable, "database unavailable");
         }
     }
 
@@ -246,7 +244,7 @@ class sqlite_store final : public store {
             auto c = pool_.acquire(deadline());
             return work(*c);
         } catch (...) {
-            rethrow_as_api_error(operation);
+            rethrow_as_error(operation);
         }
     }
 
@@ -277,7 +275,7 @@ class sqlite_store final : public store {
                 throw;
             }
         } catch (...) {
-            rethrow_as_api_error(operation);
+            rethrow_as_error(operation);
         }
     }
 

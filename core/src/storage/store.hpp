@@ -1,14 +1,14 @@
 // The storage interface: one implementation per backend (SQLite, the
 // default; PostgreSQL for scale-out), chosen by the database URL. Everything that
 // touches SOCI lives under storage/; database errors are mapped to
-// api_error in exactly one place (storage/error_mapping.cpp).
+// error in exactly one place (storage/error_mapping.cpp).
 //
 // Thread safety: a store is used by all threads of a worker at once; each
 // implementation keeps its own connections and serialises what it must.
 //
-// Errors: methods throw api_error — not_found, conflict (with `conflicts`
+// Errors: methods throw error — not_found, conflict (with `conflicts`
 // holding the ids in the way), invalid (an unknown `after` cursor, field
-// "after"), unavailable (database busy or unreachable; retry_after_s set).
+// "after"), unavailable (database busy or unreachable).
 #pragma once
 
 #include "interval/interval.hpp"
@@ -53,7 +53,7 @@ public:
     // Safe when several processes start at once.
     virtual void migrate() = 0;
 
-    // Throws api_error(unavailable) when the database cannot be reached.
+    // Throws error(unavailable) when the database cannot be reached.
     virtual void ping() = 0;
 
     // The backend name, "sqlite" or "postgresql".

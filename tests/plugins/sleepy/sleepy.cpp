@@ -21,9 +21,9 @@
 namespace invsys {
 namespace {
 
-class sleepy_type final : public resource_type {
+class sleepy_type final : public named_resource_type<sleepy_type> {
   public:
-    std::string type_name() const noexcept override { return "Sleepy"; }
+    static constexpr std::string_view name = "Sleepy";
     std::string collection() const noexcept override { return "sleepies"; }
 
     std::vector<attribute_spec> attributes() const noexcept override {
@@ -56,4 +56,4 @@ class sleepy_type final : public resource_type {
 }  // namespace
 }  // namespace invsys
 
-INVSYS_PLUGIN(invsys::sleepy_type, "Sleepy")
+INVSYS_PLUGIN(invsys::sleepy_type)

@@ -30,8 +30,11 @@
 namespace invsys {
 namespace {
 
+// Derived from resource_type itself, not named_resource_type, so that the
+// object's type name can differ from its info record's (`name`).
 class stub_type final : public resource_type {
   public:
+    static constexpr std::string_view name = INVSYS_STRINGIFY(STUB_INFO_TYPE);
     std::string type_name() const noexcept override { return INVSYS_STRINGIFY(STUB_TYPE); }
     std::string collection() const noexcept override { return INVSYS_STRINGIFY(STUB_COLLECTION); }
 
@@ -52,7 +55,7 @@ class stub_type final : public resource_type {
 #if defined(STUB_NO_FACTORY) || defined(STUB_NULL_FACTORY)
 extern "C" BOOST_SYMBOL_EXPORT const struct invsys_plugin_info invsys_plugin_info;
 extern "C" BOOST_SYMBOL_EXPORT const struct invsys_plugin_info invsys_plugin_info = {
-    INVSYS_PLUGIN_ABI_VERSION, INVSYS_BUILD_SIGNATURE, INVSYS_STRINGIFY(STUB_INFO_TYPE)};
+    INVSYS_PLUGIN_ABI_VERSION, INVSYS_BUILD_SIGNATURE, invsys::stub_type::name.data()};
 #ifdef STUB_NULL_FACTORY
 namespace {
 std::unique_ptr<invsys::resource_type> create_nothing() noexcept { return nullptr; }
@@ -60,5 +63,5 @@ std::unique_ptr<invsys::resource_type> create_nothing() noexcept { return nullpt
 BOOST_DLL_ALIAS(create_nothing, invsys_create_resource_type)
 #endif
 #else
-INVSYS_PLUGIN(invsys::stub_type, INVSYS_STRINGIFY(STUB_INFO_TYPE))
+INVSYS_PLUGIN(invsys::stub_type)
 #endif

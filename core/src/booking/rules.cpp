@@ -1,4 +1,4 @@
-#include "api/request_rules.hpp"
+#include "booking/rules.hpp"
 
 #include "time/timestamp.hpp"
 #include "util/text.hpp"
@@ -51,8 +51,10 @@ void check_name(const std::string& name, std::vector<field_error>& errors) {
     check_text("name", name, 1, max_name_code_points, errors);
 }
 
-void apply_allocation_input(const allocation_input& input, bool is_new, const loaded_type& type,
+void apply_allocation_input(const allocation_input& input, allocation_change change,
+                            const loaded_type& type,
                             allocation& target) {
+    const bool is_new = change == allocation_change::create;
     std::vector<field_error> errors;
     apply_end("from_datetime", "from_infinity", input.from_datetime, input.from_infinity,
               open_start, is_new, target.from_us, errors);

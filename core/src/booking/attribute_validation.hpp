@@ -9,7 +9,7 @@ namespace invsys {
 
 // Unknown keys, kinds (a boolean is never a number; a number with a
 // fraction is not an integer), bounds and string lengths, then the plugin's
-// check_attributes. Throws api_error(invalid) listing every violation with
+// check_attributes. Throws error(invalid) listing every violation with
 // field "attributes.<key>" (or the plugin's field). Returns the validated map.
 attribute_map validate_attributes(const loaded_type& type,
                                   const std::vector<std::pair<std::string, raw_attribute>>& given);

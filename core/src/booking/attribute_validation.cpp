@@ -1,4 +1,4 @@
-#include "api/attribute_validation.hpp"
+#include "booking/attribute_validation.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,8 +1,8 @@
-// The API's rules for names and allocations (API.md), separate from the
-// handlers so they can be tested on their own.
+// The booking rules for names and allocations (docs/api.md): plain
+// functions over decoded input, without HTTP, tested on their own.
 #pragma once
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "json/codec.hpp"
 #include "model.hpp"
 #include "plugins/registry.hpp"
@@ -21,13 +21,15 @@ void check_name(const std::string& name, std::vector<field_error>& errors);
 
 // Applies `input` to `target` (a new allocation with open ends and no type,
 // or the stored one for PATCH): each end given in either form replaces that
-// end; omitted fields keep their values. `is_new` makes the start, end and
-// allocation_type required. Then checks from < to, the field limits and the
-// type's own rules. Throws api_error(invalid) listing every violation.
-void apply_allocation_input(const allocation_input& input, bool is_new, const loaded_type& type,
+// end; omitted fields keep their values. allocation_change::create makes
+// the start, end and allocation_type required. Then checks from < to, the field limits and the
+// type's own rules. Throws error(invalid) listing every violation.
+enum class allocation_change { create, update };
+void apply_allocation_input(const allocation_input& input, allocation_change change,
+                            const loaded_type& type,
                             allocation& target);
 
-// Throws api_error(invalid) with `errors`, detail naming the first field.
+// Throws error(invalid) with `errors`, detail naming the first field.
 [[noreturn]] void throw_invalid(std::vector<field_error> errors);
 
 }  // namespace invsys

@@ -1,0 +1,31 @@
+#include "api/routes.hpp"
+
+#include <array>
+
+namespace invsys {
+namespace {
+
+// Rows of one pattern stay together: their order is the Allow header's.
+constexpr std::array routes{
+    route_row{"GET", "/api/health", api::get_health, role::anyone},
+    route_row{"GET", "/api/types", api::get_types, role::reader},
+    route_row{"GET", "/api/{collection}", api::list_resources, role::reader},
+    route_row{"POST", "/api/{collection}", api::create_resource, role::writer},
+    route_row{"GET", "/api/{collection}/{id}", api::get_resource, role::reader},
+    route_row{"PATCH", "/api/{collection}/{id}", api::update_resource, role::writer},
+    route_row{"DELETE", "/api/{collection}/{id}", api::delete_resource, role::writer},
+    route_row{"GET", "/api/{collection}/{id}/allocations", api::list_allocations, role::reader},
+    route_row{"POST", "/api/{collection}/{id}/allocations", api::create_allocation, role::writer},
+    route_row{"GET", "/api/{collection}/{id}/allocations/{allocation_id}", api::get_allocation,
+              role::reader},
+    route_row{"PATCH", "/api/{collection}/{id}/allocations/{allocation_id}",
+              api::update_allocation, role::writer},
+    route_row{"DELETE", "/api/{collection}/{id}/allocations/{allocation_id}",
+              api::delete_allocation, role::writer},
+};
+
+}  // namespace
+
+std::span<const route_row> route_table() noexcept { return routes; }
+
+}  // namespace invsys

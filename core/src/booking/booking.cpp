@@ -1,0 +1,127 @@
+#include "booking/booking.hpp"
+
+#include "booking/attribute_validation.hpp"
+#include "booking/rules.hpp"
+#include "json/codec.hpp"
+#include "time/timestamp.hpp"
+#include "util/uuid.hpp"
+
+namespace invsys {
+namespace {
+
+std::string attributes_json(const loaded_type& type, const resource_input& input) {
+    static const std::vector<std::pair<std::string, raw_attribute>> none;
+    return encode_attributes(validate_attributes(type, input.attributes ? *input.attributes : none));
+}
+
+// The store is asked for one row more than the page holds: whether it came
+// tells whether more follow, without a count.
+template <typename Row>
+page_of<Row> page_from(std::vector<Row> rows, std::size_t limit) {
+    page_of<Row> page;
+    page.more = rows.size() > limit;
+    if (page.more) rows.resize(limit);
+    page.rows = std::move(rows);
+    return page;
+}
+
+}  // namespace
+
+resource require_resource(store& db, const loaded_type& type, std::string_view id) {
+    auto found = db.find_resource(type.type_name, id);
+    if (!found) throw error(error_code::not_found, "no " + type.type_name + " with id " + std::string(id));
+    return std::move(*found);
+}
+
+page_of<resource> list_resources(store& db, const loaded_type& type,
+                                 const std::optional<std::string>& after, std::size_t limit) {
+    return page_from(db.list_resources(type.type_name, after, limit + 1), limit);
+}
+
+resource create_resource(store& db, const loaded_type& type, const resource_input& input) {
+    std::vector<field_error> errors;
+    if (!input.name) {
+        errors.push_back({"name", "is required"});
+    } else {
+        check_name(*input.name, errors);
+    }
+    if (!errors.empty()) throw_invalid(std::move(errors));
+
+    resource created;
+    created.attributes_json = attributes_json(type, input);
+    created.id = new_uuid();
+    created.resource_type = type.type_name;
+    created.name = *input.name;
+    created.created_us = now_micros();
+    db.insert_resource(created);
+    return created;
+}
+
+resource update_resource(store& db, const loaded_type& type, std::string_view id,
+                         const resource_input& input) {
+    std::vector<field_error> errors;
+    if (input.name) check_name(*input.name, errors);
+    if (!errors.empty()) throw_invalid(std::move(errors));
+    // Validate before the lookup: a bad body is 400 whether or not the id exists.
+    const std::optional<std::string> new_attributes =
+        input.attributes ? std::optional(attributes_json(type, input)) : std::nullopt;
+
+    resource updated = require_resource(db, type, id);
+    if (input.name) updated.name = *input.name;
+    if (new_attributes) updated.attributes_json = *new_attributes;
+    if (input.name || new_attributes) db.update_resource(updated);
+    return updated;
+}
+
+void delete_resource(store& db, const loaded_type& type, std::string_view id,
+                     resource_deletion mode) {
+    db.delete_resource(type.type_name, id, mode == resource_deletion::with_allocations,
+                       now_micros());
+}
+
+allocation require_allocation(store& db, const loaded_type& type, std::string_view resource_id,
+                              std::string_view allocation_id) {
+    auto found = db.find_allocation(resource_id, allocation_id);
+    if (!found) {
+        throw error(error_code::not_found, "no allocation with id " + std::string(allocation_id) +
+                                               " on this " + type.type_name);
+    }
+    return std::move(*found);
+}
+
+page_of<allocation> list_allocations(store& db, const loaded_type& type,
+                                     std::string_view resource_id, const allocation_filter& filter,
+                                     const std::optional<std::string>& after, std::size_t limit) {
+    require_resource(db, type, resource_id);
+    return page_from(db.list_allocations(resource_id, filter, after, limit + 1), limit);
+}
+
+allocation book(store& db, const loaded_type& type, std::string_view resource_id,
+                const allocation_input& input) {
+    allocation created;
+    apply_allocation_input(input, allocation_change::create, type, created);
+    require_resource(db, type, resource_id);
+
+    created.id = new_uuid();
+    created.resource_id = std::string(resource_id);
+    created.created_us = now_micros();
+    db.insert_allocation(created);
+    return created;
+}
+
+allocation reschedule(store& db, const loaded_type& type, std::string_view resource_id,
+                      std::string_view allocation_id, const allocation_input& input) {
+    require_resource(db, type, resource_id);
+    allocation updated = require_allocation(db, type, resource_id, allocation_id);
+    apply_allocation_input(input, allocation_change::update, type, updated);
+    db.update_allocation(updated);
+    return updated;
+}
+
+void cancel(store& db, const loaded_type& type, std::string_view resource_id,
+            std::string_view allocation_id) {
+    require_resource(db, type, resource_id);
+    db.delete_allocation(resource_id, allocation_id);
+}
+
+}  // namespace invsys

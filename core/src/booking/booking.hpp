@@ -1,0 +1,67 @@
+// The booking layer: what the API does, as plain functions over the store
+// and a resource type, knowing nothing of HTTP or JSON text. Handlers
+// (api/) decode a request, call one of these and encode the result; another
+// front end (an admin tool, a second transport) calls the same functions
+// and gets the same rules.
+//
+// Every function throws invsys::error: invalid (listing the fields),
+// not_found (no such resource of this type, or no such allocation on it),
+// conflict (with `conflicts`), unavailable (the database).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "booking/inputs.hpp"
+#include "interval/interval.hpp"
+#include "model.hpp"
+#include "plugins/registry.hpp"
+#include "storage/store.hpp"
+
+namespace invsys {
+
+// One page of a listing: the rows, and whether more follow the last one.
+template <typename Row>
+struct page_of {
+    std::vector<Row> rows;
+    bool more = false;
+};
+
+// --- resources
+
+resource require_resource(store& db, const loaded_type& type, std::string_view id);
+page_of<resource> list_resources(store& db, const loaded_type& type,
+                                 const std::optional<std::string>& after, std::size_t limit);
+// `name` is required; attributes are checked against the type's specs.
+resource create_resource(store& db, const loaded_type& type, const resource_input& input);
+// A partial update: a given name or attributes object replaces the stored one.
+resource update_resource(store& db, const loaded_type& type, std::string_view id,
+                         const resource_input& input);
+
+// keep_allocations refuses (conflict) while allocations end after now;
+// with_allocations deletes them too (a decommissioned vehicle).
+enum class resource_deletion { keep_allocations, with_allocations };
+void delete_resource(store& db, const loaded_type& type, std::string_view id,
+                     resource_deletion mode);
+
+// --- allocations of one resource
+
+allocation require_allocation(store& db, const loaded_type& type, std::string_view resource_id,
+                              std::string_view allocation_id);
+page_of<allocation> list_allocations(store& db, const loaded_type& type,
+                                     std::string_view resource_id, const allocation_filter& filter,
+                                     const std::optional<std::string>& after, std::size_t limit);
+// Books the resource for the input's interval: the rules, then an insert
+// that the store refuses on overlap.
+allocation book(store& db, const loaded_type& type, std::string_view resource_id,
+                const allocation_input& input);
+// Applies a partial change to a stored allocation, under the same rules.
+allocation reschedule(store& db, const loaded_type& type, std::string_view resource_id,
+                      std::string_view allocation_id, const allocation_input& input);
+void cancel(store& db, const loaded_type& type, std::string_view resource_id,
+            std::string_view allocation_id);
+
+}  // namespace invsys
