@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "api/query.hpp"
 #include "api/router.hpp"
 #include "fuzz_check.hpp"
@@ -100,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     try {
         (void)match_route(request.path);
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         FUZZ_CHECK(e.code() == error_code::not_found);
     }
     try {
@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)query.limit();
         (void)query.after();
         (void)query.timestamp("from");
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         FUZZ_CHECK(e.code() == error_code::invalid);
     }
     (void)fcgi::request_from_params(nullptr);

@@ -3,7 +3,7 @@
 // built-in type's declared specs (the built plugins are loaded, so the specs
 // are theirs: Car seats integer 1–9, Lorry max_load_kg number > 0, Truck
 // axles integer 2–10), the stored form of valid attributes, name checks and
-// the allocation rules. Any exception but api_error escapes and is a crash.
+// the allocation rules. Any exception but invsys::error escapes and is a crash.
 #include <invsys/log.hpp>
 
 #include <cmath>
@@ -12,8 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "api/attribute_validation.hpp"
-#include "api/request_rules.hpp"
+#include "api/router.hpp"
+#include "booking/attribute_validation.hpp"
+#include "booking/rules.hpp"
 #include "fuzz_check.hpp"
 #include "json/codec.hpp"
 #include "plugins/registry.hpp"
@@ -45,7 +46,7 @@ void validate_against(const loaded_type& type,
     attribute_map valid;
     try {
         valid = validate_attributes(type, given);
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         FUZZ_CHECK(e.code() == error_code::invalid);
         FUZZ_CHECK(!e.errors.empty());
         return;
@@ -83,7 +84,7 @@ void fuzz_resource(std::string_view body) {
     resource_input input;
     try {
         input = decode_resource_input(body);
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         FUZZ_CHECK(e.code() == error_code::invalid || e.code() == error_code::payload_too_large);
         return;
     }
@@ -104,7 +105,7 @@ void fuzz_allocation(std::string_view body) {
     allocation_input input;
     try {
         input = decode_allocation_input(body);
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         FUZZ_CHECK(e.code() == error_code::invalid || e.code() == error_code::payload_too_large);
         return;
     }
@@ -117,14 +118,14 @@ void fuzz_allocation(std::string_view body) {
         const allocation_input again = decode_allocation_input("{\"dump\":" + *input.dump_json + "}");
         FUZZ_CHECK(again.dump_json && *again.dump_json == *input.dump_json);
     }
-    for (const bool is_new : {true, false}) {
+    for (const auto change : {allocation_change::create, allocation_change::update}) {
         for (const auto& type : builtins->types()) {
             allocation target;
             target.allocation_type = "booking";
             try {
-                apply_allocation_input(input, is_new, type, target);
+                apply_allocation_input(input, change, type, target);
                 FUZZ_CHECK(target.from_us < target.to_us);
-            } catch (const api_error& e) {
+            } catch (const error& e) {
                 FUZZ_CHECK(e.code() == error_code::invalid);
                 FUZZ_CHECK(!e.errors.empty());
             }
@@ -136,7 +137,8 @@ void fuzz_allocation(std::string_view body) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     set_log_level(log_level::warn);
-    static const plugin_registry registry = plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR);
+    static const plugin_registry registry = plugin_registry::load_directory(
+        INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
     for (const char* type : {"Car", "Lorry", "Truck"}) {
         if (registry.find_by_type(type) == nullptr) {
             std::fprintf(stderr, "fuzz_json_body: built-in type %s not loaded from %s\n", type,

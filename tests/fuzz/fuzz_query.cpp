@@ -1,5 +1,5 @@
 // The query-string parser with each endpoint's set of known parameters, and
-// every accessor the handlers call. Errors are api_error(invalid) only; what
+// every accessor the handlers call. Errors are error(invalid) only; what
 // is accepted is UTF-8 without NUL; limit is within 1–max_page_size; `after`
 // is a lower-case id; the next-page link's query parses back to the same
 // parameters.
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/api_error.hpp"
+#include "error/error.hpp"
 #include "api/query.hpp"
 #include "fuzz_check.hpp"
 #include "util/text.hpp"
@@ -27,7 +27,7 @@ template <class F>
 void refused_as_invalid(F&& call) {
     try {
         call();
-    } catch (const api_error& e) {
+    } catch (const error& e) {
         FUZZ_CHECK(e.code() == error_code::invalid);
         FUZZ_CHECK(!e.errors.empty());
     }
