@@ -3,6 +3,7 @@ clean stop, restart on the same database, environment overrides, TCP listening."
 
 import grp
 import os
+import re
 import signal
 import stat
 import time
@@ -13,6 +14,7 @@ import sqlite3
 
 from harness import (ApiAssertions, Fcgi, SOCKET_GROUP, StackTestCase, fcgi_request, free_port, make_tmpdir,
                      mkdir_public, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS)
+from harness.log_lines import CONFIGURATION_ERROR, SERVICE_START_FAILED
 
 
 class HealthTest(StackTestCase):
@@ -99,6 +101,7 @@ class StartupFailureTest(ApiAssertions):
                 path = database.split(":", 1)[1]
                 self.assertTrue(path in log or "database" in log.lower(),
                                 f"the log says what failed:\n{log[-2000:]}")
+                self.assertTrue(SERVICE_START_FAILED.lines(log), f"the documented line says it:\n{log[-2000:]}")
                 open(self.fcgi.log_path, "w").close()
 
     def test_a_file_that_is_not_a_database_exits_1(self):
@@ -115,6 +118,8 @@ class StartupFailureTest(ApiAssertions):
         rc = self.run_to_exit(extra_config={"no_such_key": "1"})
         self.assertNotEqual(rc, 0)
         self.assertIn("no_such_key", self.fcgi.log())
+        self.assertTrue(CONFIGURATION_ERROR.lines(self.fcgi.log(), detail=re.compile(r".*unknown key 'no_such_key'")),
+                        self.fcgi.log_tail())
 
 
 class TcpListenTest(ApiAssertions):

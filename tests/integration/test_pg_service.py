@@ -12,6 +12,7 @@ import test_plugins
 import test_pool_master
 from harness import (ApiAssertions, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, Fcgi, PgDatabase, StackTestCase, pg_classes,
                      make_tmpdir, mkdir_public)
+from harness.log_lines import SERVICE_START_FAILED
 
 
 _SKIP = {
@@ -84,6 +85,7 @@ class PgStartupFailureTest(ApiAssertions):
                 self.assertIsNotNone(rc, "invsys-fcgi kept running\n" + self.fcgi.log_tail())
                 self.assertEqual(rc, 1, self.fcgi.log_tail())
                 self.assertIn("database", self.fcgi.log().lower(), self.fcgi.log_tail())
+                self.assertTrue(SERVICE_START_FAILED.lines(self.fcgi.log()), self.fcgi.log_tail())
                 open(self.fcgi.log_path, "w").close()
 
 

@@ -6,6 +6,8 @@ import re
 import unittest
 
 from harness import BUILTIN_PLUGIN_DIR, StackTestCase, find_test_plugin
+from harness.log_lines import (PLUGIN_REFUSED, REFUSED_ABI, REFUSED_BUILD_SIGNATURE, REFUSED_DUPLICATE_COLLECTION,
+                               REFUSED_DUPLICATE_TYPE, named)
 
 BUS_RULES = [
     ({}, True), ({"wheelchair_spaces": 0}, True), ({"wheelchair_spaces": 4}, True), ({"wheelchair_spaces": 2}, True),
@@ -171,12 +173,17 @@ class RefusedPluginsTest(StackTestCase):
         self.assertTrue(lines, "no log line names the wrong-ABI plugin:\n" + self.stack.fcgi.log_tail())
         self.assertTrue(any(re.search(r"abi|version", line, re.I) for line in lines),
                         f"the log line says why (ABI version): {lines}")
+        self.assertTrue(PLUGIN_REFUSED.lines(self.stack.fcgi.log(), path=named(os.path.basename(self.refused["wrong_abi"])),
+                                             reason=re.compile(REFUSED_ABI)), lines)
 
     def test_the_foreign_build_is_refused_with_a_log_line_saying_why(self):
         lines = self.log_lines_naming(os.path.basename(self.refused["wrong_signature"]))
         self.assertTrue(lines, "no log line names the plugin:\n" + self.stack.fcgi.log_tail())
         self.assertTrue(any(re.search(r"signature|build|toolchain|compiler", line, re.I) for line in lines),
                         f"the log line says why (build signature): {lines}")
+        self.assertTrue(PLUGIN_REFUSED.lines(self.stack.fcgi.log(),
+                                             path=named(os.path.basename(self.refused["wrong_signature"])),
+                                             reason=re.compile(REFUSED_BUILD_SIGNATURE)), lines)
 
     def test_every_broken_plugin_is_refused_with_a_log_line(self):
         paths = [self.refused[c] for c in ("no_info", "no_factory", "null_factory")] + [self.garbage, self.empty]
@@ -184,6 +191,8 @@ class RefusedPluginsTest(StackTestCase):
             with self.subTest(path=os.path.basename(path)):
                 self.assertTrue(self.log_lines_naming(os.path.basename(path)),
                                 "no log line names it:\n" + self.stack.fcgi.log_tail())
+                self.assertTrue(PLUGIN_REFUSED.lines(self.stack.fcgi.log(), path=named(os.path.basename(path))),
+                                "no documented refusal line names it:\n" + self.stack.fcgi.log_tail())
 
 
 class DuplicatePluginsTest(StackTestCase):
@@ -211,6 +220,9 @@ class DuplicatePluginsTest(StackTestCase):
         refusals = [line for line in log if re.search(r"duplicate|already|twice|same|conflict|taken|claim", line, re.I)
                     and re.search(r"libinvsys-(car2?|duplicate_type|duplicate_collection)\.so", line)]
         self.assertGreaterEqual(len(refusals), 2, "\n".join(log[-30:]))
+        exact = PLUGIN_REFUSED.lines("\n".join(log), path=re.compile(r"/\S*/libinvsys-(?:car2?|duplicate_type|duplicate_collection)\.so"),
+                                     reason=re.compile(f"(?:{REFUSED_DUPLICATE_TYPE})|(?:{REFUSED_DUPLICATE_COLLECTION})"))
+        self.assertGreaterEqual(len(exact), 2, "\n".join(log[-30:]))
 
 
 if __name__ == "__main__":

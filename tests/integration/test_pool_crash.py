@@ -14,6 +14,7 @@ import time
 import unittest
 
 from harness import BookingLoad, PoolTestCase, is_running, utc_us, wait_until
+from harness.log_lines import WORKER_STUCK, line_pids
 
 CRASH_WORKERS = 3
 KILLS = 3
@@ -88,6 +89,7 @@ class RequestTimeoutTest(PoolTestCase):
         # nginx keeps connections to the workers open while idle: that is no request running.
         time.sleep(3.5)
         self.assertEqual(self.fcgi.worker_pids(), pids, "workers were replaced while idle\n" + self.stack.log_tails())
+        self.assertEqual(WORKER_STUCK.lines(self.fcgi.log_since(offset)), [])
         self.assertNotIn("stuck on", self.fcgi.log_since(offset))
         self.create_resource("cars", "after idling", None, "Car")
 
@@ -112,7 +114,7 @@ class RequestTimeoutTest(PoolTestCase):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             wait_lines = self.fcgi.log_since(offset).splitlines()
-            found = [line for line in wait_lines if "stuck on" in line and "/api/sleepies" in line]
+            found = WORKER_STUCK.lines("\n".join(wait_lines), worker_pid=stuck_pid, label=re.compile(r".*/api/sleepies.*"))
             if found:
                 break
             time.sleep(0.1)
@@ -150,7 +152,7 @@ class CrashLoopTest(PoolTestCase):
             while time.monotonic() < end:
                 seen |= self.fcgi.worker_pids()
                 time.sleep(0.005)
-            logged = {int(p) for p in re.findall(r"\[(\d+)\]", self.fcgi.log_since(offset))}
+            logged = line_pids(self.fcgi.log_since(offset))
             started = (seen | logged) - workers - {self.fcgi.master_pid}
             self.assertTrue(self.fcgi.alive(), "the master died in the crash loop\n" + self.stack.log_tails())
             self.assertGreaterEqual(len(started), 2, f"the dead workers were not restarted: {sorted(started)}\n"

@@ -7,15 +7,14 @@ root. Skipped where no such cgroup can be made.
 """
 
 import os
-import re
 import signal
 import time
 import unittest
 
 from harness import IS_ROOT, PoolTestCase, wait_until
+from harness.log_lines import FORK_BACKOFF, FORK_FAILED, FORK_WORKS_AGAIN
 
 PIDS_CGROUP = "/sys/fs/cgroup/pids"
-BACKOFF_RE = re.compile(r"master: starting workers failed .*next attempt in ([0-9.]+) s")
 
 
 def _cgroup_usable():
@@ -71,8 +70,9 @@ class ForkBackoffTest(PoolTestCase):
 
         time.sleep(5.0)
         log = self.fcgi.log_since(offset)
-        delays = [float(d) for d in BACKOFF_RE.findall(log)]
-        forks_failed = log.count("fork failed")
+        delays = [float(m.group("delay")) for m in FORK_BACKOFF.lines(log)]
+        forks_failed = len(FORK_FAILED.lines(log))
+        self.assertEqual(forks_failed, log.count("fork failed"), "every fork failure is the documented line\n" + log)
         self.assertGreaterEqual(len(delays), 3, "a back-off line per failed attempt\n" + log)
         # 250 ms ticks would have tried about 20 times in these 5 s.
         self.assertLessEqual(forks_failed, 7, "fork retried without backing off\n" + log)
@@ -85,7 +85,7 @@ class ForkBackoffTest(PoolTestCase):
         self.set_max(cgroup, "max")
         pids = self.wait_workers(2, timeout=15, exclude={victim})
         self.assertIn(min(workers - {victim}), pids | workers)
-        self.assertTrue(wait_until(lambda: "master: fork works again" in self.fcgi.log_since(offset), 5),
+        self.assertTrue(wait_until(lambda: FORK_WORKS_AGAIN.lines(self.fcgi.log_since(offset)), 5),
                         self.fcgi.log_since(offset))
         self.assertStatus(self.req("GET", "/api/health"), 200)
 

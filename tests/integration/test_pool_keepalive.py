@@ -19,8 +19,9 @@ import threading
 import time
 import unittest
 
-from harness import (HOUR_US, PoolTestCase, _fcgi_pair, _fcgi_record, iso, proc_socket_inodes,
+from harness import (HOUR_US, PoolTestCase, fcgi_pair, fcgi_record, iso, proc_socket_inodes,
                      utc_us, wait_until)
+from harness.log_lines import STOPPING
 
 THREADS = 2
 CLIENTS = 32
@@ -52,12 +53,12 @@ class KeptAliveFcgi:
             "CONTENT_TYPE": "application/json" if body else "", "CONTENT_LENGTH": str(len(body)) if body else "",
             "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1", "REMOTE_ADDR": "127.0.0.1",
         }
-        out = _fcgi_record(FCGI_BEGIN_REQUEST, 1, bytes([0, FCGI_RESPONDER, FCGI_KEEP_CONN, 0, 0, 0, 0, 0]))
-        out += _fcgi_record(FCGI_PARAMS, 1, b"".join(_fcgi_pair(k, v) for k, v in params.items()))
-        out += _fcgi_record(FCGI_PARAMS, 1)
+        out = fcgi_record(FCGI_BEGIN_REQUEST, 1, bytes([0, FCGI_RESPONDER, FCGI_KEEP_CONN, 0, 0, 0, 0, 0]))
+        out += fcgi_record(FCGI_PARAMS, 1, b"".join(fcgi_pair(k, v) for k, v in params.items()))
+        out += fcgi_record(FCGI_PARAMS, 1)
         for i in range(0, len(body), 32768):
-            out += _fcgi_record(FCGI_STDIN, 1, body[i:i + 32768])
-        out += _fcgi_record(FCGI_STDIN, 1)
+            out += fcgi_record(FCGI_STDIN, 1, body[i:i + 32768])
+        out += fcgi_record(FCGI_STDIN, 1)
         self.sock.sendall(out)
 
     def _record(self):
@@ -285,7 +286,7 @@ class KeptAliveStopTest(PoolTestCase):
             offset = self.fcgi.log_size()
             signalled = time.monotonic()
             self.fcgi.send_signal(signal.SIGTERM)
-            self.assertTrue(wait_until(lambda: "stopping" in self.fcgi.log_since(offset), 5),
+            self.assertTrue(wait_until(lambda: STOPPING.lines(self.fcgi.log_since(offset)), 5),
                             "the worker does not begin to stop\n" + self.stack.log_tails())
             time.sleep(0.2)
             for i, conn in enumerate(conns):

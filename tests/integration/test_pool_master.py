@@ -12,9 +12,13 @@ import time
 import unittest
 
 from harness import PoolTestCase, is_running, process_group, unix_listening_inodes, wait_until
+from harness.log_lines import (PLUGIN_REFUSED, QUEUED_RELOAD_RUNS, RELOAD_CHECK_PASSED, RELOAD_CHECKING, RELOAD_DONE,
+                               RELOAD_KEEPS_SETTING, RELOAD_REFUSED, RESTARTING_AFTER_EXIT, SIGHUP_QUEUED,
+                               STATE_CHANGE, STOPPED, WORKER_EXITED, WORKER_STARTED, named)
 
 
 def lines_matching(text, pattern):
+    """The lines of text that match pattern (a LogLine's anchored pattern: the whole line)."""
     return [line for line in text.splitlines() if re.search(pattern, line)]
 
 
@@ -60,34 +64,35 @@ class QueuedReloadTest(PoolMasterTestCase):
             os.close(writer)
         try:
             self.fcgi.send_signal(signal.SIGHUP)
-            self.wait_log(offset, r"master: state NORMAL -> RELOADING \(SIGHUP\)")
-            self.wait_log(offset, r"master: reload: checking")
+            self.wait_log(offset, STATE_CHANGE.pattern(old="NORMAL", new="RELOADING", why="SIGHUP"))
+            self.wait_log(offset, RELOAD_CHECKING.pattern())
             self.fcgi.send_signal(signal.SIGHUP)
-            self.wait_log(offset, r"master: SIGHUP during a reload: queued")
+            self.wait_log(offset, SIGHUP_QUEUED.pattern())
             release_check(unlink_first=False)
-            self.wait_log(offset, r"master: reload refused: check failed")
+            self.wait_log(offset, RELOAD_REFUSED.pattern(why=re.compile(r"check failed \(.+\)")))
             release_check(unlink_first=True)
         finally:
             if os.path.exists(fifo):
                 os.unlink(fifo)
-        self.wait_log(offset, r"master: reload done: generation 2 serves")
+        self.wait_log(offset, RELOAD_DONE.pattern(generation=2))
         new = self.wait_workers(1, timeout=15, exclude=old)
         self.assertGone(old, timeout=15, msg="the first worker after the reload")
         log = self.fcgi.log_since(offset)
-        order = [r"master: reload refused: check failed \(exit 1\); keeping the running workers",
-                 r"master: state RELOADING -> NORMAL \(reload refused\)",
-                 r"master: running the queued reload",
-                 r"master: state NORMAL -> RELOADING \(SIGHUP\)",
-                 r"master: reload: check passed; starting generation 2 \(1 workers x 2 threads\)",
-                 rf"master: worker 1 started \(pid {next(iter(new))}, generation 2\)",
-                 r"master: state RELOADING -> NORMAL \(reload done\)",
-                 rf"master: worker pid {next(iter(old))} exited \(code 0\)"]
+        order = [RELOAD_REFUSED.regex(why="check failed (exit 1)"),
+                 STATE_CHANGE.regex(old="RELOADING", new="NORMAL", why="reload refused"),
+                 QUEUED_RELOAD_RUNS.regex(),
+                 STATE_CHANGE.regex(old="NORMAL", new="RELOADING", why="SIGHUP"),
+                 RELOAD_CHECK_PASSED.regex(generation=2, workers=1, threads=2),
+                 WORKER_STARTED.regex(seat=1, worker_pid=next(iter(new)), generation=2),
+                 STATE_CHANGE.regex(old="RELOADING", new="NORMAL", why="reload done"),
+                 WORKER_EXITED.regex(worker_pid=next(iter(old)), how="code 0")]
         at = 0
-        for pattern in order:
-            m = re.compile(pattern).search(log, at)
-            self.assertIsNotNone(m, f"{pattern!r} missing (or out of order) in:\n{log[-4000:]}")
+        for regex in order:
+            m = regex.search(log, at)
+            self.assertIsNotNone(m, f"{regex.pattern!r} missing (or out of order) in:\n{log[-4000:]}")
             at = m.end()
-        self.assertIn("libinvsys-held.so", log, "the check's refusal names the plugin file")
+        self.assertTrue(PLUGIN_REFUSED.lines(log, path=named("libinvsys-held.so")),
+                        "the check's refusal names the plugin file")
         self.assertEqual(self.assertJson(self.req("GET", "/api/health")).get("status"), "ok")
 
 
@@ -109,7 +114,8 @@ class ReloadConfigurationChangeTest(PoolMasterTestCase):
         finally:
             self.fcgi.listen = original
             self.fcgi.write_config()
-        warning = self.wait_log(offset, r"master: reload: listen changed from")
+        warning = self.wait_log(offset, RELOAD_KEEPS_SETTING.pattern(key="listen", old=original, new=f"unix:{other}",
+                                                                     kept=original))
         self.assertIn(original, warning[0])
         self.assertIn(other, warning[0])
         self.assertRegex(warning[0], r"WARN .*keeping")
@@ -125,12 +131,13 @@ class ReloadConfigurationChangeTest(PoolMasterTestCase):
         try:
             self.fcgi.write_config()
             self.fcgi.send_signal(signal.SIGHUP)
-            refused = self.wait_log(offset, r"master: reload refused: configuration error: .*no_such_key")
+            refused = self.wait_log(offset, RELOAD_REFUSED.pattern(
+                why=re.compile(r"configuration error: .*unknown key 'no_such_key'")))
         finally:
             del self.fcgi.extra_config["no_such_key"]
             self.fcgi.write_config()
         self.assertRegex(refused[0], r"keeping the running workers$")
-        self.wait_log(offset, r"master: state RELOADING -> NORMAL \(reload refused\)")
+        self.wait_log(offset, STATE_CHANGE.pattern(old="RELOADING", new="NORMAL", why="reload refused"))
         time.sleep(0.5)
         self.assertEqual(self.fcgi.worker_pids(), old)
         self.assertEqual(self.assertJson(self.req("GET", "/api/health")).get("status"), "ok")
@@ -152,8 +159,7 @@ class RestartBackoffTest(PoolMasterTestCase):
             self.assertTrue(found, "the worker was not replaced\n" + self.stack.log_tails())
             gaps.append(time.monotonic() - killed_at)
             worker = next(iter(found))
-        delays = [float(m) for m in re.findall(r"master: restarting worker 1 in (\d+\.\d) s \(it lived",
-                                               self.fcgi.log_since(offset))]
+        delays = [float(m.group("delay")) for m in RESTARTING_AFTER_EXIT.lines(self.fcgi.log_since(offset), seat=1)]
         self.assertEqual(delays, [0.0, 0.1, 0.2, 0.4, 0.8], self.fcgi.log_since(offset))
         for gap, delay in zip(gaps, delays):
             self.assertGreaterEqual(gap, delay - 0.02, f"restarted after {gap:.3f} s, delay {delay} s")
@@ -178,10 +184,11 @@ class TerminatingTest(PoolMasterTestCase):
         self.assertGreaterEqual(took, 5.5, f"killed after {took:.1f} s")
         self.assertLess(took, 12, f"stopped after {took:.1f} s")
         log = self.fcgi.log_since(offset)
-        self.assertTrue(lines_matching(log, r"master: state NORMAL -> FINISHING \(SIGTERM\)"), log)
-        self.assertTrue(lines_matching(log, r"master: state FINISHING -> TERMINATING \(1 workers still running"), log)
-        self.assertTrue(lines_matching(log, rf"master: worker pid {frozen} exited \(signal 9\)"), log)
-        self.assertTrue(lines_matching(log, r"master: stopped \(exit code 1\)"), log)
+        self.assertTrue(STATE_CHANGE.lines(log, old="NORMAL", new="FINISHING", why="SIGTERM"), log)
+        self.assertTrue(STATE_CHANGE.lines(log, old="FINISHING", new="TERMINATING",
+                                           why=re.compile(r"1 workers still running after \d+\.\d s")), log)
+        self.assertTrue(WORKER_EXITED.lines(log, worker_pid=frozen, how="signal 9"), log)
+        self.assertTrue(STOPPED.lines(log, code=1), log)
         self.assertFalse(is_running(frozen))
         self.assertFalse(os.path.exists(self.fcgi.socket_path), "the socket file is left behind")
         self.assertEqual(process_group(self.fcgi.master_pid), [])
@@ -215,7 +222,7 @@ class ProcessGroupInterruptTest(PoolMasterTestCase):
         self.join_all([t], 15, "the request in flight at the Ctrl-C")
         self.assertEqual(result["status"], 201, f"{result}\n" + self.stack.log_tails())
         self.assertEqual(self.fcgi.wait_exit(15), 0, self.stack.log_tails())
-        self.assertTrue(lines_matching(self.fcgi.log(), r"master: state NORMAL -> FINISHING \(SIGINT\)"))
+        self.assertTrue(STATE_CHANGE.lines(self.fcgi.log(), old="NORMAL", new="FINISHING", why="SIGINT"))
         self.assertEqual(process_group(self.fcgi.master_pid), [])
         self.restart_pool()
 

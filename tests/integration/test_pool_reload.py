@@ -5,18 +5,16 @@ serves the new type afterwards (the master still loads no plugin). A reload with
 is refused: the running workers stay (same pids) and keep serving, and the log says why."""
 
 import os
-import re
 import signal
 import time
 import unittest
 
 from harness import (BookingLoad, PoolTestCase, find_test_plugin, proc_maps, proc_identity,
                      utc_us, wait_until)
+from harness.log_lines import PLUGIN_REFUSED, RELOAD_REFUSED, named
 
 WORKERS = 2
 BUS_SO = "libinvsys-bus.so"
-REFUSAL_RE = re.compile(r"reload", re.IGNORECASE)
-REFUSED_RE = re.compile(r"refus|reject|fail|abort|cancel|keep|kept", re.IGNORECASE)
 
 
 class ReloadUnderLoadTest(PoolTestCase):
@@ -107,13 +105,15 @@ class BrokenPluginReloadTest(PoolTestCase):
             self.assertGreaterEqual(load.wait_count(10, 10), 10, self.stack.log_tails())
             self.fcgi.send_signal(signal.SIGHUP)
 
+            # The check child refuses the plugin, fails, and the master refuses the reload.
             def refusal():
-                lines = self.fcgi.log_since(offset).splitlines()
-                return [l for l in lines if REFUSAL_RE.search(l) and REFUSED_RE.search(l)]
+                return RELOAD_REFUSED.lines(self.fcgi.log_since(offset), why="check failed (exit 1)")
             said = wait_until(refusal, 15, 0.1)
             log = self.fcgi.log_since(offset)
             self.assertTrue(said, f"no log line says the reload was refused:\n{log[-3000:]}")
-            self.assertIn(broken_name, log, "the log does not name the broken plugin")
+            self.assertEqual(said[0].group("pid"), str(self.fcgi.master_pid), "the master refuses the reload")
+            self.assertTrue(PLUGIN_REFUSED.lines(log, path=named(broken_name)),
+                            f"the log does not name the broken plugin:\n{log[-3000:]}")
             # Give a wrong implementation time to swap the workers anyway.
             time.sleep(1.5)
             self.assertEqual({proc_identity(p) for p in self.fcgi.worker_pids()}, old_ids,

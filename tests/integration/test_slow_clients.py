@@ -19,7 +19,8 @@ import threading
 import time
 import unittest
 
-from harness import (PoolTestCase, _fcgi_pair, _fcgi_record, http_request, wait_until)
+from harness import (PoolTestCase, fcgi_pair, fcgi_record, http_request, wait_until)
+from harness.log_lines import CONNECTION_CUT, WORKER_STUCK
 
 IO_TIMEOUT_S = 2
 REQUEST_TIMEOUT_S = 3
@@ -27,11 +28,11 @@ HOUR_US = 3600 * 1_000_000
 
 
 def begin_request(keep_conn=False):
-    return _fcgi_record(1, 1, bytes([0, 1, 1 if keep_conn else 0, 0, 0, 0, 0, 0]))
+    return fcgi_record(1, 1, bytes([0, 1, 1 if keep_conn else 0, 0, 0, 0, 0, 0]))
 
 
 def params_record(params):
-    return _fcgi_record(4, 1, b"".join(_fcgi_pair(k, v) for k, v in params.items()))
+    return fcgi_record(4, 1, b"".join(fcgi_pair(k, v) for k, v in params.items()))
 
 
 POST_PARAMS = {
@@ -123,6 +124,8 @@ class UnreadAnswerTest(PoolTestCase):
         self.assertEqual(len(items[-1]["dump"]["blob"]), self.DUMP_BYTES)
 
         log = self.fcgi.log_since(log_offset)
+        self.assertEqual(WORKER_STUCK.lines(log), [])
+        self.assertEqual(CONNECTION_CUT.lines(log), [])
         self.assertNotIn("stuck on", log)
         self.assertNotIn("FastCGI connection cut", log)
         self.assertEqual(self.fcgi.worker_pids(), workers)
@@ -170,8 +173,8 @@ class StalledFastcgiPeerTest(PoolTestCase):
         started = time.monotonic()
         # Half a BEGIN_REQUEST; a whole request header whose body (100 bytes) never comes.
         half_begin = self.stalled(begin_request()[:5])
-        no_body = self.stalled(begin_request() + params_record(POST_PARAMS) + _fcgi_record(4, 1)
-                               + _fcgi_record(5, 1, b'{"name":')[:20])
+        no_body = self.stalled(begin_request() + params_record(POST_PARAMS) + fcgi_record(4, 1)
+                               + fcgi_record(5, 1, b'{"name":')[:20])
         time.sleep(0.5)  # both threads have taken their connection
 
         # Both threads are held: a request waits for one of them, and is answered once the io
@@ -188,8 +191,9 @@ class StalledFastcgiPeerTest(PoolTestCase):
             self.assertStatus(self.req("GET", "/api/health", timeout=5), 200)
         self.assertEqual(self.fcgi.worker_pids(), workers, "no worker killed\n" + self.log_tails())
         log = self.fcgi.log_since(log_offset)
+        self.assertEqual(WORKER_STUCK.lines(log), [])
         self.assertNotIn("stuck on", log)
-        self.assertIn("FastCGI connection cut", log)
+        self.assertTrue(CONNECTION_CUT.lines(log, seconds=IO_TIMEOUT_S), log)
 
     def test_requests_are_served_while_one_peer_stalls(self):
         workers = self.wait_workers(1)

@@ -18,16 +18,17 @@ import time
 import unittest
 
 from harness import (BUILTIN_PLUGIN_DIR, IS_ROOT, SOCKET_GROUP, Fcgi, HarnessError, StackTestCase,
-                     _fcgi_pair, _fcgi_record, fcgi_request, free_port, make_tmpdir, wait_until)
+                     fcgi_pair, fcgi_record, fcgi_request, free_port, make_tmpdir, wait_until)
+from harness.log_lines import PEER_CHECK_FAILED, PEER_REFUSED, READY
 
 NOBODY = 65534
 
 def health_request_bytes():
     params = {"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/health", "QUERY_STRING": "",
               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
-    return (_fcgi_record(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
-            + _fcgi_record(4, 1, b"".join(_fcgi_pair(k, v) for k, v in params.items()))
-            + _fcgi_record(4, 1) + _fcgi_record(5, 1))
+    return (fcgi_record(1, 1, bytes([0, 1, 0, 0, 0, 0, 0, 0]))
+            + fcgi_record(4, 1, b"".join(fcgi_pair(k, v) for k, v in params.items()))
+            + fcgi_record(4, 1) + fcgi_record(5, 1))
 
 
 def as_peer(socket_path, uid, gid, timeout=10):
@@ -101,8 +102,8 @@ class UnixPeerTest(StackTestCase):
         length, seconds, ok = as_peer(self.stack.fcgi.socket_path, NOBODY, NOBODY)
         self.assertEqual((length, ok), (0, False), "no answer for a refused peer")
         self.assertLess(seconds, 1.0, "closed at once")
-        found = wait_until(lambda: re.search(r"FastCGI peer refused: uid 65534 gid 65534 pid \d+ on unix:",
-                                             self.stack.fcgi.log_since(offset)), 5)
+        found = wait_until(lambda: PEER_REFUSED.lines(self.stack.fcgi.log_since(offset), peer=re.compile(r"uid 65534 gid 65534 pid \d+"),
+                                                               listen=f"unix:{self.stack.fcgi.socket_path}"), 5)
         self.assertTrue(found, "the refusal is logged naming uid and gid\n" + self.log_tails())
         # The service still answers nginx.
         self.assertStatus(self.req("GET", "/api/health"), 200)
@@ -123,7 +124,9 @@ class UnixPeerTest(StackTestCase):
             self.assertEqual(as_peer(self.stack.fcgi.socket_path, NOBODY, NOBODY)[0], 0)
         elapsed = time.monotonic() - start
         time.sleep(0.2)
-        lines = [l for l in self.stack.fcgi.log_since(offset).splitlines() if "FastCGI peer refused" in l]
+        log = self.stack.fcgi.log_since(offset)
+        lines = [l for l in log.splitlines() if "FastCGI peer refused" in l]
+        self.assertEqual([m.group(0) for m in PEER_REFUSED.lines(log)], lines, "each refusal is the documented line")
         self.assertGreaterEqual(len(lines), 1)
         self.assertLessEqual(len(lines), int(elapsed) + 2, f"rate-limited: {lines}")
 
@@ -139,7 +142,7 @@ class ExtraPeersTest(unittest.TestCase):
                     extra_config=dict({"socket_mode": "0666"}, **extra))
         fcgi.start()
         self.addCleanup(fcgi.stop)
-        if not wait_until(lambda: "invsys-fcgi ready" in fcgi.log(), 10):
+        if not wait_until(lambda: READY.lines(fcgi.log()), 10):
             self.fail("invsys-fcgi not ready\n" + fcgi.log_tail())
         return fcgi
 
@@ -162,7 +165,8 @@ class ExtraPeersTest(unittest.TestCase):
         fcgi.start()
         self.addCleanup(fcgi.stop)
         self.assertIsNotNone(fcgi.wait_exit(15), "no worker could start: the pool stops")
-        self.assertIn("FastCGI peer check: group lookup failed: no-such-group-invsys", fcgi.log())
+        self.assertTrue(PEER_CHECK_FAILED.lines(fcgi.log(), error=re.compile(r"group lookup failed: no-such-group-invsys: .+")),
+                        fcgi.log_tail())
 
 
 class TcpPeerTest(unittest.TestCase):
@@ -176,7 +180,7 @@ class TcpPeerTest(unittest.TestCase):
                     listen=f"127.0.0.1:{port}", extra_config=extra)
         fcgi.start()
         self.addCleanup(fcgi.stop)
-        if not wait_until(lambda: "invsys-fcgi ready" in fcgi.log(), 10):
+        if not wait_until(lambda: READY.lines(fcgi.log()), 10):
             self.fail("invsys-fcgi not ready\n" + fcgi.log_tail())
         return fcgi, ("127.0.0.1", port)
 
@@ -189,7 +193,7 @@ class TcpPeerTest(unittest.TestCase):
         start = time.monotonic()
         self.assertTrue(refused_over_tcp(address), "no answer")
         self.assertLess(time.monotonic() - start, 1.0, "closed at once")
-        self.assertTrue(wait_until(lambda: "FastCGI peer refused: address 127.0.0.1 on 127.0.0.1:" in fcgi.log(), 5),
+        self.assertTrue(wait_until(lambda: PEER_REFUSED.lines(fcgi.log(), peer="address 127.0.0.1", listen=f"{address[0]}:{address[1]}"), 5),
                         fcgi.log_tail())
 
 
