@@ -41,10 +41,9 @@ void append_sanitized(std::string& out, std::string_view text) {
 
 }  // namespace
 
-read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
-                          invsys::http_request& out) {
-    out = {};
-    for (char** param = request.envp; param != nullptr && *param != nullptr; ++param) {
+invsys::http_request request_from_params(const char* const* envp) {
+    invsys::http_request out;
+    for (const char* const* param = envp; param != nullptr && *param != nullptr; ++param) {
         const std::string_view entry(*param);
         const auto equals = entry.find('=');
         if (equals == std::string_view::npos) continue;
@@ -64,6 +63,12 @@ read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
             out.headers.emplace_back(header_name_from_param(name.substr(5)), value);
         }
     }
+    return out;
+}
+
+read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
+                          invsys::http_request& out) {
+    out = request_from_params(request.envp);
 
     // Read to the end of stdin rather than trusting CONTENT_LENGTH, which a
     // chunked request may not have; it only sizes the buffer.

@@ -17,12 +17,19 @@ enum class read_outcome {
     input_failed,          // the connection broke while reading: do not answer
 };
 
-// Fills `out` from the request's parameters and stdin:
+// The request described by FastCGI parameters, without its body. `envp` is
+// a null-terminated array of "NAME=value" strings (FCGX_Request::envp) or
+// null; entries without '=' are ignored (nginx sends each name once):
 //   method  = REQUEST_METHOD
 //   path    = REQUEST_URI up to '?', query = after it
 //   headers = every HTTP_* parameter (HTTP_IF_MATCH → "if-match"), plus
 //             CONTENT_TYPE and CONTENT_LENGTH as "content-type" and
-//             "content-length"
+//             "content-length" when not empty (HTTP_CONTENT_TYPE and
+//             HTTP_CONTENT_LENGTH are dropped: nginx passes both spellings)
+// Pure: no I/O, so it can be tested and fuzzed without a socket.
+invsys::http_request request_from_params(const char* const* envp);
+
+// Fills `out` from the request's parameters (request_from_params) and stdin:
 //   body    = stdin up to its end, but at most max_body_bytes + 1 bytes, so
 //             that the service sees an oversized body and answers 413.
 read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,

@@ -6,11 +6,16 @@
 # 1. build/ (Release): every CTest test (labels unit, plugins, integration).
 # 2. build-asan/ (Debug, -DINVSYS_SANITIZE=ON: AddressSanitizer + UBSan):
 #    every test not labelled integration (the unit and plugin tests) again.
-# Exits non-zero when any test fails or when either run finds no test.
+# 3. build-fuzz/ (clang-14, -DINVSYS_FUZZ=ON: libFuzzer + ASan + UBSan): the
+#    fuzz tests (label fuzz), each libFuzzer target on a scratch copy of its
+#    seed corpus (tests/fuzz/corpus/) for INVSYS_FUZZ_SECONDS, two at a time.
+# Exits non-zero when any test fails or when any run finds no test.
 #
 # Environment: INVSYS_JOBS (build jobs, default: cores), INVSYS_TEST_JOBS
 # (parallel tests, default: cores), INVSYS_TEST_TIMEOUT (seconds per test
-# without a TIMEOUT of its own, default 300), INVSYS_SKIP_ASAN=1 (skip 2.).
+# without a TIMEOUT of its own, default 300), INVSYS_SKIP_ASAN=1 (skip 2.),
+# INVSYS_SKIP_FUZZ=1 (skip 3.), INVSYS_FUZZ_SECONDS (seconds per fuzz
+# target, default 60).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -36,6 +41,26 @@ if [[ "${INVSYS_SKIP_ASAN:-0}" != 1 ]]; then
     UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
         ctest --test-dir build-asan --output-on-failure --no-tests=error \
         -LE integration -j"$test_jobs" --timeout "$timeout" || status=1
+fi
+
+if [[ "${INVSYS_SKIP_FUZZ:-0}" != 1 ]]; then
+    fuzz_seconds="${INVSYS_FUZZ_SECONDS:-60}"
+    echo "=== fuzz tests, ${fuzz_seconds} s per target (build-fuzz/, clang-14, libFuzzer + ASan + UBSan)"
+    # Configured every run (cheap when nothing changed) so that the fuzz
+    # time and the tests' CTest timeouts follow INVSYS_FUZZ_SECONDS.
+    if [[ ! -f build-fuzz/CMakeCache.txt ]]; then
+        CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DINVSYS_FUZZ=ON -DINVSYS_FUZZ_SECONDS="$fuzz_seconds"
+    else
+        cmake -S . -B build-fuzz -DINVSYS_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
+    fi
+    # Only what the fuzz tests run: the targets and the plugins they load.
+    if cmake --build build-fuzz -j"$jobs" --target invsys_fuzzers; then
+        ctest --test-dir build-fuzz --output-on-failure --no-tests=error \
+            -L fuzz -j"$(( test_jobs < 2 ? test_jobs : 2 ))" || status=1
+    else
+        status=1
+    fi
 fi
 
 if [[ $status != 0 ]]; then

@@ -124,7 +124,11 @@ attribute_map validate_attributes(const loaded_type& type,
     field_error_list errors;
     attribute_map result;
     std::set<std::string_view> seen;
-    for (const auto& [key, raw] : given) {
+    for (const auto& entry : given) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture
+        // one in the lambda below.
+        const std::string& key = entry.first;
+        const raw_attribute& raw = entry.second;
         const std::string field = "attributes." + key;
         if (!seen.insert(key).second) {
             // The codec may hand over both copies of a repeated key; which one
