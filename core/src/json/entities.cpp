@@ -94,17 +94,19 @@ std::string text_of(const rapidjson::StringBuffer& buffer) {
 // that would not fit, without building the whole list first.
 template <typename Item, typename Encode>
 encoded_page encode_page(const std::vector<Item>& items, std::size_t max_bytes, Encode encode) {
+    // push_back/append rather than = and +=: GCC 12 warns (-Wrestrict, a
+    // false positive) on the inlined copies of the latter here.
     encoded_page page;
-    page.json = "[";
+    page.json.push_back('[');
     for (const Item& item : items) {
         const std::string text = encode(item);
         // +1 for the separator or the closing bracket.
         if (page.items != 0 && page.json.size() + text.size() + 1 > max_bytes) break;
-        if (page.items != 0) page.json += ',';
-        page.json += text;
+        if (page.items != 0) page.json.push_back(',');
+        page.json.append(text.data(), text.size());
         ++page.items;
     }
-    page.json += ']';
+    page.json.push_back(']');
     return page;
 }
 
