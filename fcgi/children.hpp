@@ -21,8 +21,8 @@ using steady = std::chrono::steady_clock;
 struct worker_process {
     pid_t pid = -1;
     unsigned generation = 0;
-    unsigned seat = 0;    // its position in its generation (pool.hpp), 0-based
-    unsigned entry = 0;   // its scoreboard entry
+    unsigned seat = 0;   // its position in its generation (pool.hpp), 0-based
+    unsigned entry = 0;  // its scoreboard entry
     steady::time_point started;
     // Write end of its stop pipe; -1 once the worker was told to stop.
     int stop_fd = -1;

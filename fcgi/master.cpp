@@ -196,7 +196,7 @@ void master::wait_for_events() {
     }
     if (rc > 0 && fds[1].revents != 0) {
         char buffer[256];
-        for (int i = 0; i < wake_reads_per_turn && ::read(notify_read_, buffer, sizeof buffer) > 0;
+        for (int i = 0; i<wake_reads_per_turn&& ::read(notify_read_, buffer, sizeof buffer)> 0;
              ++i) {
         }
     }

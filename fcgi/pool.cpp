@@ -212,7 +212,8 @@ void pool::forget_idle_generations() {
 
 unsigned pool::longest_shutdown_timeout_s() const noexcept {
     unsigned longest = 0;
-    for (const auto& [number, g] : generations_) longest = std::max(longest, g->cfg.shutdown_timeout_s);
+    for (const auto& [number, g] : generations_)
+        longest = std::max(longest, g->cfg.shutdown_timeout_s);
     return longest;
 }
 

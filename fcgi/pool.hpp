@@ -56,7 +56,7 @@ struct generation {
     unsigned number = 0;
     invsys::config cfg;
     scoreboard board;
-    std::vector<bool> entry_used;    // scoreboard entries held by live workers
+    std::vector<bool> entry_used;   // scoreboard entries held by live workers
     std::vector<seat_state> seats;  // seats[seat]
 };
 

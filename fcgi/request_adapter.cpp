@@ -1,7 +1,5 @@
 #include "request_adapter.hpp"
 
-#include <invsys/http_status.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <invsys/http_status.hpp>
 #include <string_view>
 
 namespace invsys::fcgi {

@@ -136,9 +136,9 @@ invsys::http_response internal_error_response() {
 class rate_limited_log {
   public:
     void warn(const std::string& text) noexcept {
-        const long now = std::chrono::duration_cast<std::chrono::seconds>(
-                             steady::now().time_since_epoch())
-                             .count();
+        const long now =
+            std::chrono::duration_cast<std::chrono::seconds>(steady::now().time_since_epoch())
+                .count();
         if (last_.exchange(now) == now) {
             suppressed_.fetch_add(1);
             return;
@@ -377,8 +377,7 @@ invsys::http_response worker::run_handler(unsigned thread, FCGX_Request& request
 void worker::watch_io() noexcept {
     // A quarter of the timeout, at most a second: a phase ends at most that
     // much after its deadline.
-    const auto period =
-        std::min<steady::duration>(std::chrono::seconds(1), io_timeout_ / 4);
+    const auto period = std::min<steady::duration>(std::chrono::seconds(1), io_timeout_ / 4);
     const unsigned threads = std::max(1u, cfg_.threads);
     std::unique_lock lock(watchdog_mutex_);
     // Bounded by stop_watchdog().

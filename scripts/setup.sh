@@ -27,7 +27,7 @@ packages=(
     catch2 python3 curl sqlite3 wrk
     docker-compose libfcgi-bin
     postgresql postgresql-contrib
-    clang-14 libclang-rt-14-dev
+    clang-14 libclang-rt-14-dev clang-format
 )
 
 missing=()

@@ -3,6 +3,8 @@
 #
 #   scripts/test.sh
 #
+# 0. The formatting check (scripts/check-format.sh: clang-format --dry-run
+#    -Werror with the repository's .clang-format on every tracked C++ file).
 # 1. build/ (Release): every CTest test (labels unit, plugins, integration).
 # 2. build-asan/ (Debug, -DINVSYS_SANITIZE=ON: AddressSanitizer + UBSan):
 #    every test not labelled integration (the unit and plugin tests) again.
@@ -26,8 +28,11 @@ timeout="${INVSYS_TEST_TIMEOUT:-300}"
 
 bash scripts/setup.sh
 
-echo "=== tests (build/, Release)"
 status=0
+echo "=== formatting"
+bash scripts/check-format.sh || status=1
+
+echo "=== tests (build/, Release)"
 ctest --test-dir build --output-on-failure --no-tests=error \
     -j"$test_jobs" --timeout "$timeout" || status=1
 

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "error/error.hpp"
 #include "api/query.hpp"
 #include "api/router.hpp"
+#include "error/error.hpp"
 #include "fuzz_check.hpp"
 #include "request_adapter.hpp"
 
@@ -104,7 +104,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(e.code() == error_code::not_found);
     }
     try {
-        const query_params query(request.query, {"from", "to", "allocation_type", "limit", "after"});
+        const query_params query(request.query,
+                                 {"from", "to", "allocation_type", "limit", "after"});
         (void)query.limit();
         (void)query.after();
         (void)query.timestamp("from");

@@ -4,11 +4,10 @@
 // are theirs: Car seats integer 1–9, Lorry max_load_kg number > 0, Truck
 // axles integer 2–10), the stored form of valid attributes, name checks and
 // the allocation rules. Any exception but invsys::error escapes and is a crash.
-#include <invsys/log.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <invsys/log.hpp>
 #include <string>
 #include <string_view>
 
@@ -115,7 +114,8 @@ void fuzz_allocation(std::string_view body) {
     }
     if (input.dump_json) {
         // The re-serialised dump is JSON that decodes to itself.
-        const allocation_input again = decode_allocation_input("{\"dump\":" + *input.dump_json + "}");
+        const allocation_input again =
+            decode_allocation_input("{\"dump\":" + *input.dump_json + "}");
         FUZZ_CHECK(again.dump_json && *again.dump_json == *input.dump_json);
     }
     for (const auto change : {allocation_change::create, allocation_change::update}) {
@@ -137,8 +137,8 @@ void fuzz_allocation(std::string_view body) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     set_log_level(log_level::warn);
-    static const plugin_registry registry = plugin_registry::load_directory(
-        INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
+    static const plugin_registry registry =
+        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
     for (const char* type : {"Car", "Lorry", "Truck"}) {
         if (registry.find_by_type(type) == nullptr) {
             std::fprintf(stderr, "fuzz_json_body: built-in type %s not loaded from %s\n", type,

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "error/error.hpp"
 #include "api/query.hpp"
+#include "error/error.hpp"
 #include "fuzz_check.hpp"
 #include "util/text.hpp"
 #include "util/uuid.hpp"
@@ -81,7 +81,7 @@ void fuzz_with(std::string_view query, std::initializer_list<std::string_view> k
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view query(reinterpret_cast<const char*>(data), size);
     fuzz_with(query, {"from", "to", "allocation_type", "limit", "after"});  // allocations
-    fuzz_with(query, {"limit", "after"});                                  // resources
-    fuzz_with(query, {"force"});                                           // DELETE
+    fuzz_with(query, {"limit", "after"});                                   // resources
+    fuzz_with(query, {"force"});                                            // DELETE
     return 0;
 }

@@ -35,10 +35,14 @@ std::string filled_in(const route& r) {
         const std::size_t slash = pattern.find('/', 1);
         std::string_view segment = pattern.substr(0, slash);
         pattern = slash == std::string_view::npos ? std::string_view{} : pattern.substr(slash);
-        if (segment == "/{collection}") path += "/" + r.collection;
-        else if (segment == "/{id}") path += "/" + r.resource_id;
-        else if (segment == "/{allocation_id}") path += "/" + r.allocation_id;
-        else path += segment;
+        if (segment == "/{collection}")
+            path += "/" + r.collection;
+        else if (segment == "/{id}")
+            path += "/" + r.resource_id;
+        else if (segment == "/{allocation_id}")
+            path += "/" + r.allocation_id;
+        else
+            path += segment;
     }
     return path;
 }
@@ -58,10 +62,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view pattern = r.row->pattern;
     FUZZ_CHECK(has(pattern, "{collection}") != r.collection.empty());
     FUZZ_CHECK(r.collection.find('/') == std::string::npos);
-    if (has(pattern, "{id}")) check_id(r.resource_id);
-    else FUZZ_CHECK(r.resource_id.empty());
-    if (has(pattern, "{allocation_id}")) check_id(r.allocation_id);
-    else FUZZ_CHECK(r.allocation_id.empty());
+    if (has(pattern, "{id}"))
+        check_id(r.resource_id);
+    else
+        FUZZ_CHECK(r.resource_id.empty());
+    if (has(pattern, "{allocation_id}"))
+        check_id(r.allocation_id);
+    else
+        FUZZ_CHECK(r.allocation_id.empty());
 
     const auto methods = allowed_methods(r);
     FUZZ_CHECK(!methods.empty());

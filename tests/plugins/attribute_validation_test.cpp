@@ -1,6 +1,5 @@
 // Attribute validation against declared specs, table-driven over the real
 // built-in plugins, then the rules no built-in plugin happens to exercise.
-#include "api/router.hpp"
 #include "booking/attribute_validation.hpp"
 
 #include <atomic>
@@ -8,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "api/router.hpp"
 #include "plugins/registry.hpp"
 #include "support.hpp"
 
@@ -237,10 +237,11 @@ TEST_CASE("the plugin's own rule runs only after every value passed its spec",
     CHECK(impl.calls == 2);
 }
 
-
-TEST_CASE("50 000 unknown attributes are listed 20 at a time with their total", "[plugins][bounded]") {
+TEST_CASE("50 000 unknown attributes are listed 20 at a time with their total",
+          "[plugins][bounded]") {
     attributes given;
-    for (int i = 0; i < 50000; ++i) given.push_back({std::string("a").append(std::to_string(i)), {}});
+    for (int i = 0; i < 50000; ++i)
+        given.push_back({std::string("a").append(std::to_string(i)), {}});
     try {
         validate_attributes(builtin("Car"), given);
         FAIL("accepted");
@@ -254,10 +255,12 @@ TEST_CASE("50 000 unknown attributes are listed 20 at a time with their total", 
 TEST_CASE("a number out of range is refused naming the attribute", "[plugins]") {
     raw_attribute huge;
     huge.kind = raw_attribute::json_kind::number_out_of_range;
-    CHECK(errors_of(builtin("Car"), {{"seats", huge}}) ==
-          std::vector<std::pair<std::string, std::string>>{{"attributes.seats", "is out of range"}});
+    CHECK(
+        errors_of(builtin("Car"), {{"seats", huge}}) ==
+        std::vector<std::pair<std::string, std::string>>{{"attributes.seats", "is out of range"}});
     CHECK(errors_of(builtin("Lorry"), {{"max_load_kg", huge}}) ==
-          std::vector<std::pair<std::string, std::string>>{{"attributes.max_load_kg", "is out of range"}});
+          std::vector<std::pair<std::string, std::string>>{
+              {"attributes.max_load_kg", "is out of range"}});
 }
 
 }  // namespace invsys

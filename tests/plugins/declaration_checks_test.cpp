@@ -1,10 +1,10 @@
 // What a plugin may declare: type names, collections and attribute specs.
 #include "plugins/declaration_checks.hpp"
 
-#include "api/router.hpp"
-
 #include <catch2/catch.hpp>
 #include <cmath>
+
+#include "api/router.hpp"
 
 namespace invsys {
 

@@ -2,8 +2,6 @@
 // clear reason each while the good ones keep loading.
 #include "plugins/registry.hpp"
 
-#include "api/router.hpp"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/router.hpp"
 #include "support.hpp"
 
 namespace invsys {
@@ -64,7 +63,8 @@ std::size_t count_lines_with(const std::string& text, const std::string& needle)
 }  // namespace
 
 TEST_CASE("the build's plugin directory provides Car, Lorry and Truck", "[plugins][registry]") {
-    const auto registry = plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
+    const auto registry =
+        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
     CHECK(registry.refusals().empty());
     REQUIRE(registry.find_by_type("Car"));
     CHECK(registry.find_by_type("Car")->collection == "cars");
@@ -114,8 +114,9 @@ TEST_CASE("a bad library beside good ones is refused with its reason, the others
     }
 
     plugin_registry registry;
-    const std::string log =
-        capture_stderr(dir, [&] { registry = plugin_registry::load_directory(dir.string(), reserved_collection_names()); });
+    const std::string log = capture_stderr(dir, [&] {
+        registry = plugin_registry::load_directory(dir.string(), reserved_collection_names());
+    });
 
     require_builtins_loaded(registry);
     REQUIRE(registry.refusals().size() == 1);
@@ -146,10 +147,11 @@ TEST_CASE("loading the same library twice into one registry refuses the second a
 
 TEST_CASE("two registries may load one directory, and one may outlive the other",
           "[plugins][registry]") {
-    auto second =
-        std::make_unique<plugin_registry>(plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names()));
+    auto second = std::make_unique<plugin_registry>(
+        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names()));
     {
-        const auto first = plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
+        const auto first =
+            plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
         CHECK(first.refusals().empty());
         CHECK(first.find_by_type("Car")->impl != second->find_by_type("Car")->impl);
     }
@@ -160,7 +162,8 @@ TEST_CASE("two registries may load one directory, and one may outlive the other"
 }
 
 TEST_CASE("a moved registry keeps its types working", "[plugins][registry]") {
-    auto source = plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
+    auto source =
+        plugin_registry::load_directory(INVSYS_PLUGIN_BUILD_DIR, reserved_collection_names());
     const resource_type* car = source.find_by_type("Car")->impl;
     plugin_registry moved(std::move(source));
     CHECK(moved.find_by_type("Car")->impl == car);
@@ -179,7 +182,8 @@ TEST_CASE("only *.so files directly in the plugin directory are loaded", "[plugi
     std::filesystem::copy_file(test::test_plugin("bus"),
                                dir.path() / "nested" / "libinvsys-bus.so");
 
-    const auto registry = plugin_registry::load_directory(dir.string(), reserved_collection_names());
+    const auto registry =
+        plugin_registry::load_directory(dir.string(), reserved_collection_names());
     require_builtins_loaded(registry);
     CHECK(registry.refusals().empty());
     CHECK(registry.find_by_type("Bus") == nullptr);
@@ -192,7 +196,8 @@ TEST_CASE("libraries load in name order, so the first of two duplicates wins",
     // Sorts before libinvsys-car.so, so this one provides Car.
     std::filesystem::copy_file(test::test_plugin("duplicate_type"), dir.path() / "libaaa-car.so");
 
-    const auto registry = plugin_registry::load_directory(dir.string(), reserved_collection_names());
+    const auto registry =
+        plugin_registry::load_directory(dir.string(), reserved_collection_names());
     REQUIRE(registry.refusals().size() == 1);
     CHECK(registry.refusals()[0].library_path == (dir.path() / "libinvsys-car.so").string());
     CHECK(registry.find_by_type("Car")->collection == "motorcars");
@@ -201,11 +206,14 @@ TEST_CASE("libraries load in name order, so the first of two duplicates wins",
 
 TEST_CASE("a missing plugin directory is an error, an empty one is not", "[plugins][registry]") {
     test::scratch_directory dir;
-    CHECK(plugin_registry::load_directory(dir.string(), reserved_collection_names()).types().empty());
-    CHECK_THROWS_AS(plugin_registry::load_directory((dir.path() / "missing").string(), reserved_collection_names()),
+    CHECK(
+        plugin_registry::load_directory(dir.string(), reserved_collection_names()).types().empty());
+    CHECK_THROWS_AS(plugin_registry::load_directory((dir.path() / "missing").string(),
+                                                    reserved_collection_names()),
                     std::runtime_error);
     std::ofstream(dir.path() / "file") << "x";
-    CHECK_THROWS_AS(plugin_registry::load_directory((dir.path() / "file").string(), reserved_collection_names()),
+    CHECK_THROWS_AS(plugin_registry::load_directory((dir.path() / "file").string(),
+                                                    reserved_collection_names()),
                     std::runtime_error);
 }
 

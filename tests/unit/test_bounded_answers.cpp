@@ -62,8 +62,9 @@ TEST_CASE("100 000 duplicate keys answer 20 errors, the total and a short body",
 
 TEST_CASE("50 000 unknown fields and 50 000 unknown attributes answer under 8 KiB",
           "[json][bounded]") {
-    const std::string fields =
-        object_of(50000, [](std::size_t i) { return std::string("\"f").append(std::to_string(i)).append("\":0"); });
+    const std::string fields = object_of(50000, [](std::size_t i) {
+        return std::string("\"f").append(std::to_string(i)).append("\":0");
+    });
     const error e = resource_error(fields);
     CHECK(e.errors_total == 50000);
     CHECK(problem_of(e).size() < 8 * 1024);
@@ -83,9 +84,11 @@ TEST_CASE("a huge field name is quoted cut short", "[json][bounded]") {
     CHECK(w.errors[0].field.size() == max_quoted_field_code_points * 3 + 3);
 }
 
-TEST_CASE("an encoded problem lists at most 20 errors whatever the error holds", "[json][bounded]") {
+TEST_CASE("an encoded problem lists at most 20 errors whatever the error holds",
+          "[json][bounded]") {
     error e(error_code::invalid, std::string(100000, 'd'));
-    for (int i = 0; i < 1000; ++i) e.errors.push_back({std::string(1000, 'f'), std::string(1000, 'm')});
+    for (int i = 0; i < 1000; ++i)
+        e.errors.push_back({std::string(1000, 'f'), std::string(1000, 'm')});
     for (int i = 0; i < 1000; ++i) e.conflicts.push_back("0b6f6c1e-0000-4000-8000-000000000000");
     const std::string problem = problem_of(e);
     const auto d = parsed(problem);

@@ -2,7 +2,6 @@
 // here so that every build checks them, not only the clang fuzz build. Each
 // row names the target and what went wrong before the fix.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -35,8 +34,9 @@ std::string outcome_of(Decode&& decode, const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("request bodies the JSON fuzz target found are decoded or refused as invalid, never crash",
-          "[json][fuzz]") {
+TEST_CASE(
+    "request bodies the JSON fuzz target found are decoded or refused as invalid, never crash",
+    "[json][fuzz]") {
     const body_case cases[] = {
         // RapidJSON 1.1.0, CVE-2024-38517: the decimal exponent underflows
         // (signed overflow in GenericReader::ParseNumber, reader.h:1360).
@@ -54,9 +54,11 @@ TEST_CASE("request bodies the JSON fuzz target found are decoded or refused as i
     };
     for (const auto& c : cases) {
         INFO(c.finding << ": " << c.body);
-        const auto resource = outcome_of([](const std::string& b) { decode_resource_input(b); }, c.body);
+        const auto resource =
+            outcome_of([](const std::string& b) { decode_resource_input(b); }, c.body);
         CHECK((resource == "decoded" || resource == "invalid"));
-        const auto allocation = outcome_of([](const std::string& b) { decode_allocation_input(b); }, c.body);
+        const auto allocation =
+            outcome_of([](const std::string& b) { decode_allocation_input(b); }, c.body);
         CHECK((allocation == "decoded" || allocation == "invalid"));
     }
 }

@@ -3,9 +3,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
-#include <string>
-
 #include <invsys/http_status.hpp>
+#include <string>
 
 #include "api/http.hpp"
 #include "json/codec.hpp"
@@ -160,10 +159,11 @@ TEST_CASE("malformed JSON is refused naming the parser's error and where it is",
     const std::string body = GENERATE(
         as<std::string>{}, R"({"name":"a")", R"({name:"a"})", R"({"name":'a'})", R"({"name":"a",})",
         "{\"name\":\"a\nb\"}", R"({"attributes":{"x":NaN}})", R"({"attributes":{"x":Infinity}})",
-        R"({"attributes":{"x":-Infinity}})", R"({"attributes":{"x":01}})", R"({"attributes":{"x":1.}})",
-        R"({"attributes":{"x":.5}})", R"({"attributes":{"x":+1}})", R"({"attributes":{"x":1e}})",
-        R"({"attributes":{"x":1e+}})", R"({"attributes":{"x":-}})", R"({"attributes":{"x":1-2}})",
-        R"({"attributes":{"x":0x10}})", R"({"attributes":{"x":1.5e3e4}})", R"({"x":[1 2]})");
+        R"({"attributes":{"x":-Infinity}})", R"({"attributes":{"x":01}})",
+        R"({"attributes":{"x":1.}})", R"({"attributes":{"x":.5}})", R"({"attributes":{"x":+1}})",
+        R"({"attributes":{"x":1e}})", R"({"attributes":{"x":1e+}})", R"({"attributes":{"x":-}})",
+        R"({"attributes":{"x":1-2}})", R"({"attributes":{"x":0x10}})",
+        R"({"attributes":{"x":1.5e3e4}})", R"({"x":[1 2]})");
     INFO(body);
     CHECK_THAT(resource_error(body).what(), Catch::StartsWith("request body is not valid JSON: "));
 }
@@ -558,7 +558,8 @@ TEST_CASE("numbers are read and stored to the last bit", "[json]") {
     }
 }
 
-TEST_CASE("a whole number attribute is written as the client wrote it, without a fraction", "[json]") {
+TEST_CASE("a whole number attribute is written as the client wrote it, without a fraction",
+          "[json]") {
     attribute_map m;
     m["max_load_kg"] = {attribute_kind::number, false, 0, 3000, ""};
     m["tiny"] = {attribute_kind::number, false, 0, 1e300, ""};

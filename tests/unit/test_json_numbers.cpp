@@ -24,14 +24,28 @@ raw_attribute attribute_of(const std::string& number) {
 }  // namespace
 
 TEST_CASE("the JSON number grammar is checked exactly", "[json][numbers]") {
-    const char* valid[] = {"0", "-0", "1", "-1", "10", "0.5", "-0.5", "1e5", "1E5", "1e+5", "1e-5",
-                           "1.5e-5", "123456789012345678901234567890", "0e0", "-0.0e-0"};
+    const char* valid[] = {"0",
+                           "-0",
+                           "1",
+                           "-1",
+                           "10",
+                           "0.5",
+                           "-0.5",
+                           "1e5",
+                           "1E5",
+                           "1e+5",
+                           "1e-5",
+                           "1.5e-5",
+                           "123456789012345678901234567890",
+                           "0e0",
+                           "-0.0e-0"};
     for (const char* t : valid) {
         INFO(t);
         CHECK(is_json_number(t));
     }
-    const char* invalid[] = {"",   "-",   "+1",  "01",   "-01", "1.",  ".5",  "1e",   "1e+",
-                             "e5", "1.e5", "0x1", "1-2", "--1", "1e5e5", "1.5.5", "Infinity", "NaN"};
+    const char* invalid[] = {"",    "-",   "+1",    "01",    "-01",      "1.",
+                             ".5",  "1e",  "1e+",   "e5",    "1.e5",     "0x1",
+                             "1-2", "--1", "1e5e5", "1.5.5", "Infinity", "NaN"};
     for (const char* t : invalid) {
         INFO(t);
         CHECK_FALSE(is_json_number(t));
@@ -107,7 +121,8 @@ TEST_CASE("hostile numbers in attributes are values or out of range, never a cra
 TEST_CASE("numbers in a dump come back exactly as the client wrote them", "[json][numbers]") {
     const std::string numbers = "[1.50,1e400,-0," + oob_read + "," + underflow +
                                 ",1E+2,123456789012345678901234567890,0.10]";
-    const auto input = decode_allocation_input(R"({"dump": {"n": )" + numbers + R"( , "s":"1e5"}})");
+    const auto input =
+        decode_allocation_input(R"({"dump": {"n": )" + numbers + R"( , "s":"1e5"}})");
     CHECK(input.dump_json == R"({"n":)" + numbers + R"(,"s":"1e5"})");
 }
 

@@ -1,10 +1,9 @@
-#include "request_adapter.hpp"
-
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "request_adapter.hpp"
 
 using namespace invsys;
 
@@ -29,22 +28,43 @@ TEST_CASE("FastCGI parameters become the method, the path, the query and the hea
     const row rows[] = {
         {"a GET with a query",
          {"REQUEST_METHOD=GET", "REQUEST_URI=/api/cars?limit=10&after=x", "HTTP_HOST=h"},
-         "GET", "/api/cars", "limit=10&after=x", {{"host", "h"}}},
+         "GET",
+         "/api/cars",
+         "limit=10&after=x",
+         {{"host", "h"}}},
         {"only the first '?' splits the URI",
-         {"REQUEST_URI=/api/cars?a=1?b=2"}, "", "/api/cars", "a=1?b=2", {}},
+         {"REQUEST_URI=/api/cars?a=1?b=2"},
+         "",
+         "/api/cars",
+         "a=1?b=2",
+         {}},
         {"a URI of only '?'", {"REQUEST_URI=?"}, "", "", "", {}},
         {"HTTP_ names become lower-case header names with dashes",
          {"HTTP_IF_MATCH=\"3\"", "HTTP_IDEMPOTENCY_KEY=k", "HTTP_X_A_B=v=w"},
-         "", "", "", {{"if-match", "\"3\""}, {"idempotency-key", "k"}, {"x-a-b", "v=w"}}},
+         "",
+         "",
+         "",
+         {{"if-match", "\"3\""}, {"idempotency-key", "k"}, {"x-a-b", "v=w"}}},
         {"content type and length are kept once, and only when not empty",
          {"CONTENT_TYPE=application/json", "CONTENT_LENGTH=", "HTTP_CONTENT_TYPE=application/json",
           "HTTP_CONTENT_LENGTH=5"},
-         "", "", "", {{"content-type", "application/json"}}},
+         "",
+         "",
+         "",
+         {{"content-type", "application/json"}}},
         {"entries without '=' and other parameters are ignored",
-         {"NOEQUALS", "HTTP_", "HTTP_=x", "SCRIPT_NAME=/api", "QUERY_STRING=a=1", "=", "REQUEST_METHOD="},
-         "", "", "", {}},
+         {"NOEQUALS", "HTTP_", "HTTP_=x", "SCRIPT_NAME=/api", "QUERY_STRING=a=1", "=",
+          "REQUEST_METHOD="},
+         "",
+         "",
+         "",
+         {}},
         {"CR and LF in a value are passed on for the service to judge",
-         {"HTTP_X=a\r\nInjected: 1"}, "", "", "", {{"x", "a\r\nInjected: 1"}}},
+         {"HTTP_X=a\r\nInjected: 1"},
+         "",
+         "",
+         "",
+         {{"x", "a\r\nInjected: 1"}}},
     };
     for (const auto& r : rows) {
         INFO(r.what);

@@ -1,14 +1,14 @@
-#include "error/error.hpp"
-#include "booking/rules.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "booking/rules.hpp"
+#include "error/error.hpp"
 
 using namespace invsys;
 
 namespace {
 
 class plain_type final : public resource_type {
-public:
+  public:
     std::string type_name() const noexcept override { return "Plain"; }
     std::string collection() const noexcept override { return "plains"; }
     std::vector<attribute_spec> attributes() const noexcept override { return {}; }

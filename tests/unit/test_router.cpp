@@ -1,13 +1,11 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <invsys/service.hpp>
+#include <random>
+
 #include "api/http.hpp"
 #include "api/router.hpp"
 #include "error/error.hpp"
-
-#include <invsys/service.hpp>
-
-#include <catch2/catch.hpp>
-
-#include <filesystem>
-#include <random>
 
 using namespace invsys;
 
@@ -74,7 +72,8 @@ TEST_CASE("paths of every route shape are matched with their ids", "[router]") {
         {"/api/cars/", "/api/{collection}", "cars", "", ""},
         {"/api/cars/" + id, "/api/{collection}/{id}", "cars", id, ""},
         {"/api/cars/" + id + "/allocations", "/api/{collection}/{id}/allocations", "cars", id, ""},
-        {"/api/cars/" + id + "/allocations/" + id, "/api/{collection}/{id}/allocations/{allocation_id}", "cars", id, id},
+        {"/api/cars/" + id + "/allocations/" + id,
+         "/api/{collection}/{id}/allocations/{allocation_id}", "cars", id, id},
     };
     for (const auto& r : rows) {
         CAPTURE(r.path);
@@ -107,7 +106,8 @@ TEST_CASE("every row of the route table is reachable by its own path", "[router]
     for (const route_row& row : route_table()) {
         std::string path(row.pattern);
         for (const auto& [placeholder, value] :
-             {std::pair<std::string, std::string>{"{collection}", "cars"}, {"{id}", id},
+             {std::pair<std::string, std::string>{"{collection}", "cars"},
+              {"{id}", id},
               {"{allocation_id}", id}}) {
             if (const auto at = path.find(placeholder); at != std::string::npos)
                 path.replace(at, placeholder.size(), value);
@@ -125,11 +125,20 @@ TEST_CASE("an id in upper case names the same resource", "[router]") {
 
 TEST_CASE("paths of no route's shape and malformed ids are 404", "[router]") {
     const std::string id = some_id;
-    const std::vector<std::string> paths{
-        "/", "/api", "/api/", "/apix/cars", "/cars", "/api//cars", "/api/cars//",
-        "/api/cars/not-a-uuid", "/api/cars/" + id + "x", "/api/cars/" + id + "/bookings",
-        "/api/cars/" + id + "/allocations/123", "/api/cars/" + id + "/allocations/" + id + "/x",
-        "/api/cars/" + std::string(9000, 'a'), "/api/cars/%30b6f6c1e-2d7a-4c3e-9f00-1234567890ab"};
+    const std::vector<std::string> paths{"/",
+                                         "/api",
+                                         "/api/",
+                                         "/apix/cars",
+                                         "/cars",
+                                         "/api//cars",
+                                         "/api/cars//",
+                                         "/api/cars/not-a-uuid",
+                                         "/api/cars/" + id + "x",
+                                         "/api/cars/" + id + "/bookings",
+                                         "/api/cars/" + id + "/allocations/123",
+                                         "/api/cars/" + id + "/allocations/" + id + "/x",
+                                         "/api/cars/" + std::string(9000, 'a'),
+                                         "/api/cars/%30b6f6c1e-2d7a-4c3e-9f00-1234567890ab"};
     for (const auto& path : paths) {
         CAPTURE(path);
         CHECK(status_of_route(path) == 404);

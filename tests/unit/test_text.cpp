@@ -108,18 +108,18 @@ TEST_CASE("well-formed UTF-8 is told from malformed bytes", "[text]") {
     const std::vector<row> rows{
         {"", true},
         {"plain ascii", true},
-        {"\xc3\xa9t\xc3\xa9", true},          // été
-        {"\xe2\x82\xac", true},               // €
-        {"\xf0\x9f\x9a\x97", true},           // 🚗
-        {"\xf4\x8f\xbf\xbf", true},           // U+10FFFF
+        {"\xc3\xa9t\xc3\xa9", true},  // été
+        {"\xe2\x82\xac", true},       // €
+        {"\xf0\x9f\x9a\x97", true},   // 🚗
+        {"\xf4\x8f\xbf\xbf", true},   // U+10FFFF
         {"\xff", false},
-        {"\xc3\x28", false},                  // bad continuation
-        {"\xc0\xaf", false},                  // overlong '/'
-        {"\xe0\x80\xaf", false},              // overlong '/'
-        {"\xed\xa0\x80", false},              // a surrogate
-        {"\xf4\x90\x80\x80", false},          // beyond U+10FFFF
-        {"\xe2\x82", false},                  // truncated
-        {"\x80", false},                      // a lone continuation byte
+        {"\xc3\x28", false},          // bad continuation
+        {"\xc0\xaf", false},          // overlong '/'
+        {"\xe0\x80\xaf", false},      // overlong '/'
+        {"\xed\xa0\x80", false},      // a surrogate
+        {"\xf4\x90\x80\x80", false},  // beyond U+10FFFF
+        {"\xe2\x82", false},          // truncated
+        {"\x80", false},              // a lone continuation byte
     };
     for (const auto& r : rows) {
         CAPTURE(r.bytes);

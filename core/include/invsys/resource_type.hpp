@@ -16,7 +16,6 @@
 #pragma once
 
 #include <boost/config.hpp>
-
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,7 +69,7 @@ struct rule_violation {
 };
 
 class BOOST_SYMBOL_VISIBLE resource_type {
-public:
+  public:
     virtual ~resource_type() = default;
 
     // The type name, e.g. "Car". Unique among loaded plugins.

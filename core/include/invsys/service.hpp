@@ -6,7 +6,6 @@
 #pragma once
 
 #include <invsys/config.hpp>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,7 +33,7 @@ struct http_response {
 };
 
 class service {
-public:
+  public:
     // Loads the plugins from cfg.plugin_dir, opens the database and applies
     // pending migrations. Throws std::runtime_error when the database cannot
     // be opened or migrated; plugins that fail to load are logged and
@@ -51,7 +50,7 @@ public:
     // Names of the loaded resource types, for start-up logs.
     std::vector<std::string> type_names() const;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -1,5 +1,4 @@
 #include "api/handlers.hpp"
-
 #include "api/http.hpp"
 #include "api/query.hpp"
 #include "booking/booking.hpp"
@@ -15,7 +14,8 @@ std::string allocations_path(const api_call& call) {
 }  // namespace
 
 http_response list_allocations(const api_call& call) {
-    const query_params query(call.request.query, {"from", "to", "allocation_type", "limit", "after"});
+    const query_params query(call.request.query,
+                             {"from", "to", "allocation_type", "limit", "after"});
     allocation_filter filter;
     const auto from = query.timestamp("from");
     const auto to = query.timestamp("to");
@@ -29,7 +29,8 @@ http_response list_allocations(const api_call& call) {
 
     const auto rows = invsys::list_allocations(call.ctx.db, *call.type, call.where.resource_id,
                                                filter, after, limit);
-    auto page = encode_allocation_page(rows.rows, call.type->type_name, call.ctx.cfg.max_page_bytes);
+    auto page =
+        encode_allocation_page(rows.rows, call.type->type_name, call.ctx.cfg.max_page_bytes);
     // More remain when the store had another row or the byte cap cut the page.
     const bool more = rows.more || page.items < rows.rows.size();
     auto response = json_response(200, std::move(page.json));
@@ -50,10 +51,10 @@ http_response create_allocation(const api_call& call) {
 
 http_response get_allocation(const api_call& call) {
     require_resource(call.ctx.db, *call.type, call.where.resource_id);
-    return json_response(200, encode_allocation(require_allocation(call.ctx.db, *call.type,
-                                                                   call.where.resource_id,
-                                                                   call.where.allocation_id),
-                                                call.type->type_name));
+    return json_response(
+        200, encode_allocation(require_allocation(call.ctx.db, *call.type, call.where.resource_id,
+                                                  call.where.allocation_id),
+                               call.type->type_name));
 }
 
 http_response update_allocation(const api_call& call) {

@@ -4,13 +4,12 @@
 // handler is the route table's business (api/routes.cpp).
 #pragma once
 
-#include "plugins/registry.hpp"
-#include "storage/store.hpp"
-
 #include <invsys/config.hpp>
 #include <invsys/service.hpp>
-
 #include <string>
+
+#include "plugins/registry.hpp"
+#include "storage/store.hpp"
 
 namespace invsys {
 

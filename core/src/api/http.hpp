@@ -1,12 +1,11 @@
 // Building http_responses: JSON bodies, problem+json, empty answers.
 #pragma once
 
-#include "error/error.hpp"
-
 #include <invsys/service.hpp>
-
 #include <string>
 #include <vector>
+
+#include "error/error.hpp"
 
 namespace invsys {
 

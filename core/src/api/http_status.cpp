@@ -1,6 +1,6 @@
-#include "api/http.hpp"
-
 #include <invsys/http_status.hpp>
+
+#include "api/http.hpp"
 
 namespace invsys {
 

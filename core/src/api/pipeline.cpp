@@ -1,9 +1,8 @@
 #include "api/pipeline.hpp"
 
 #include <array>
-#include <new>
-
 #include <invsys/log.hpp>
+#include <new>
 
 #include "api/http.hpp"
 #include "api/router.hpp"

@@ -22,12 +22,12 @@ using stage = http_response (*)(api_call& call, const next_stage& next);
 
 // The rest of the chain after one stage.
 class next_stage {
-public:
+  public:
     next_stage(std::span<const stage> rest) noexcept : rest_(rest) {}
     // Runs the following stages, then the handler of call.handler_row.
     http_response operator()(api_call& call) const;
 
-private:
+  private:
     std::span<const stage> rest_;
 };
 

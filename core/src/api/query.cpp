@@ -1,11 +1,11 @@
 #include "api/query.hpp"
 
+#include <algorithm>
+
 #include "error/error.hpp"
 #include "time/timestamp.hpp"
 #include "util/text.hpp"
 #include "util/uuid.hpp"
-
-#include <algorithm>
 
 namespace invsys {
 namespace {
@@ -44,8 +44,8 @@ query_params::query_params(std::string_view query, std::initializer_list<std::st
         }
         // Parameters reach SQL as text: PostgreSQL refuses invalid UTF-8 and
         // libpq stops at NUL, so both are the client's error on every backend.
-        if (!is_valid_utf8(name) || !is_valid_utf8(value) ||
-            name.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+        if (!is_valid_utf8(name) || !is_valid_utf8(value) || name.find('\0') != std::string::npos ||
+            value.find('\0') != std::string::npos) {
             throw invalid_field("query", "parameters must be UTF-8 text without NUL");
         }
         if (std::find(known.begin(), known.end(), name) == known.end()) {
@@ -66,12 +66,13 @@ const std::string* query_params::get(std::string_view name) const noexcept {
 std::size_t query_params::limit() const {
     const std::string* text = get("limit");
     if (!text) return default_page_size;
-    const bool digits = !text->empty() && text->size() <= 4 &&
-                        std::all_of(text->begin(), text->end(),
-                                    [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !text->empty() && text->size() <= 4 &&
+        std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
     const std::size_t value = digits ? std::stoul(*text) : 0;
     if (value < 1 || value > max_page_size) {
-        throw invalid_field("limit", "must be an integer from 1 to " + std::to_string(max_page_size));
+        throw invalid_field("limit",
+                            "must be an integer from 1 to " + std::to_string(max_page_size));
     }
     return value;
 }
@@ -81,8 +82,9 @@ std::optional<std::string> query_params::after() const {
     if (!text) return std::nullopt;
     if (!is_uuid(*text)) throw invalid_field("after", "unknown id");
     std::string id = *text;
-    std::transform(id.begin(), id.end(), id.begin(),
-                   [](char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c; });
+    std::transform(id.begin(), id.end(), id.begin(), [](char c) {
+        return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
+    });
     return id;
 }
 

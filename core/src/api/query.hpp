@@ -16,7 +16,7 @@ inline constexpr std::size_t default_page_size = 100;
 inline constexpr std::size_t max_page_size = 1000;
 
 class query_params {
-public:
+  public:
     // Percent-decodes `query` and refuses (error invalid) malformed
     // escapes, repeated parameters and parameters not in `known`, so that a
     // misspelt filter is an error rather than silently ignored.
@@ -38,7 +38,7 @@ public:
     // but `after`, then after=<last_id>, percent-encoded, rel="next".
     std::string next_page_link(std::string_view path, std::string_view last_id) const;
 
-private:
+  private:
     std::vector<std::pair<std::string, std::string>> params_;
 };
 

@@ -1,5 +1,4 @@
 #include "api/handlers.hpp"
-
 #include "api/http.hpp"
 #include "api/query.hpp"
 #include "booking/booking.hpp"

@@ -18,8 +18,8 @@ constexpr std::array routes{
     route_row{"POST", "/api/{collection}/{id}/allocations", api::create_allocation, role::writer},
     route_row{"GET", "/api/{collection}/{id}/allocations/{allocation_id}", api::get_allocation,
               role::reader},
-    route_row{"PATCH", "/api/{collection}/{id}/allocations/{allocation_id}",
-              api::update_allocation, role::writer},
+    route_row{"PATCH", "/api/{collection}/{id}/allocations/{allocation_id}", api::update_allocation,
+              role::writer},
     route_row{"DELETE", "/api/{collection}/{id}/allocations/{allocation_id}",
               api::delete_allocation, role::writer},
 };

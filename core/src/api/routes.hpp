@@ -16,7 +16,7 @@ namespace invsys {
 enum class role { anyone, reader, writer, admin };
 
 struct route_row {
-    std::string_view method;   // "GET", "POST", … (HEAD is derived from GET)
+    std::string_view method;  // "GET", "POST", … (HEAD is derived from GET)
     // Segments after /api/: literals, {collection} (any collection a
     // plugin serves), {id} and {allocation_id} (UUIDs).
     std::string_view pattern;

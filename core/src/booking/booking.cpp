@@ -11,7 +11,8 @@ namespace {
 
 std::string attributes_json(const loaded_type& type, const resource_input& input) {
     static const std::vector<std::pair<std::string, raw_attribute>> none;
-    return encode_attributes(validate_attributes(type, input.attributes ? *input.attributes : none));
+    return encode_attributes(
+        validate_attributes(type, input.attributes ? *input.attributes : none));
 }
 
 // The store is asked for one row more than the page holds: whether it came
@@ -29,7 +30,8 @@ page_of<Row> page_from(std::vector<Row> rows, std::size_t limit) {
 
 resource require_resource(store& db, const loaded_type& type, std::string_view id) {
     auto found = db.find_resource(type.type_name, id);
-    if (!found) throw error(error_code::not_found, "no " + type.type_name + " with id " + std::string(id));
+    if (!found)
+        throw error(error_code::not_found, "no " + type.type_name + " with id " + std::string(id));
     return std::move(*found);
 }
 

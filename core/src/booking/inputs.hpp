@@ -14,9 +14,9 @@ namespace invsys {
 struct raw_attribute {
     enum class json_kind {
         boolean,
-        integer,             // a whole number that fits int64 (5, 5.0, 1e2)
-        number,              // any other finite double
-        number_out_of_range, // beyond a double, or so small it would read as 0
+        integer,              // a whole number that fits int64 (5, 5.0, 1e2)
+        number,               // any other finite double
+        number_out_of_range,  // beyond a double, or so small it would read as 0
         string,
         array,
         object

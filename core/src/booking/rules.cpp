@@ -35,7 +35,8 @@ void apply_end(const char* datetime_field, const char* infinity_field,
     } else if (infinity) {
         value = open_value;
     } else if (required) {
-        errors.push_back({datetime_field, std::string("is required (or ") + infinity_field + ": true)"});
+        errors.push_back(
+            {datetime_field, std::string("is required (or ") + infinity_field + ": true)"});
     }
 }
 
@@ -52,8 +53,7 @@ void check_name(const std::string& name, std::vector<field_error>& errors) {
 }
 
 void apply_allocation_input(const allocation_input& input, allocation_change change,
-                            const loaded_type& type,
-                            allocation& target) {
+                            const loaded_type& type, allocation& target) {
     const bool is_new = change == allocation_change::create;
     std::vector<field_error> errors;
     apply_end("from_datetime", "from_infinity", input.from_datetime, input.from_infinity,
@@ -69,9 +69,9 @@ void apply_allocation_input(const allocation_input& input, allocation_change cha
     }
     if (input.description) {
         if (code_points(*input.description) > max_description_code_points) {
-            errors.push_back({"description", "must be at most " +
-                                                 std::to_string(max_description_code_points) +
-                                                 " characters"});
+            errors.push_back(
+                {"description",
+                 "must be at most " + std::to_string(max_description_code_points) + " characters"});
         } else if (input.description->find('\0') != std::string::npos) {
             // Free text may hold control characters, but not NUL: PostgreSQL
             // cannot store it, and both backends must answer alike.

@@ -2,13 +2,13 @@
 // functions over decoded input, without HTTP, tested on their own.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "error/error.hpp"
 #include "json/codec.hpp"
 #include "model.hpp"
 #include "plugins/registry.hpp"
-
-#include <string>
-#include <vector>
 
 namespace invsys {
 
@@ -26,8 +26,7 @@ void check_name(const std::string& name, std::vector<field_error>& errors);
 // type's own rules. Throws error(invalid) listing every violation.
 enum class allocation_change { create, update };
 void apply_allocation_input(const allocation_input& input, allocation_change change,
-                            const loaded_type& type,
-                            allocation& target);
+                            const loaded_type& type, allocation& target);
 
 // Throws error(invalid) with `errors`, detail naming the first field.
 [[noreturn]] void throw_invalid(std::vector<field_error> errors);

@@ -16,10 +16,23 @@ namespace invsys {
 namespace {
 
 constexpr const char* keys[] = {
-    "database",        "plugin_dir",     "listen",       "socket_group",      "socket_mode",
-    "workers",         "threads",        "max_requests", "request_timeout_s", "shutdown_timeout_s",
-    "busy_timeout_ms", "max_body_bytes", "max_page_bytes", "log_level",
-    "fastcgi_io_timeout_s", "fastcgi_allowed_users", "fastcgi_allowed_groups",
+    "database",
+    "plugin_dir",
+    "listen",
+    "socket_group",
+    "socket_mode",
+    "workers",
+    "threads",
+    "max_requests",
+    "request_timeout_s",
+    "shutdown_timeout_s",
+    "busy_timeout_ms",
+    "max_body_bytes",
+    "max_page_bytes",
+    "log_level",
+    "fastcgi_io_timeout_s",
+    "fastcgi_allowed_users",
+    "fastcgi_allowed_groups",
     "fastcgi_allowed_addrs",
 };
 
@@ -68,12 +81,12 @@ std::vector<std::string> split_list(const std::string& key, const std::string& v
 // User and group names as useradd/groupadd take them, or numeric ids.
 std::string check_id_list(const std::string& key, const std::string& value) {
     for (const std::string& item : split_list(key, value)) {
-        const bool plain =
-            std::all_of(item.begin(), item.end(), [](char c) {
-                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
-                       c == '.';
-            }) &&
-            item[0] != '-';
+        const bool plain = std::all_of(item.begin(), item.end(),
+                                       [](char c) {
+                                           return std::isalnum(static_cast<unsigned char>(c)) ||
+                                                  c == '_' || c == '-' || c == '.';
+                                       }) &&
+                           item[0] != '-';
         if (!plain) fail(key, "'" + item + "' is not a user or group name nor a numeric id");
     }
     return value;

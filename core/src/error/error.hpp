@@ -30,7 +30,7 @@ struct field_error {
 };
 
 class error : public std::runtime_error {
-public:
+  public:
     error(error_code code, std::string detail) : std::runtime_error(detail), code_(code) {}
 
     error_code code() const noexcept { return code_; }
@@ -39,7 +39,7 @@ public:
     std::size_t errors_total = 0;        // how many there were, when more than errors.size()
     std::vector<std::string> conflicts;  // ids of conflicting entities
 
-private:
+  private:
     error_code code_;
 };
 
@@ -52,7 +52,7 @@ inline constexpr std::size_t max_quoted_field_code_points = 64;
 // Collects the field errors of one request: the first
 // max_listed_field_errors of them, and the count of all.
 class field_error_list {
-public:
+  public:
     void add(std::string_view field, std::string message);
     bool empty() const noexcept { return total_ == 0; }
     std::size_t total() const noexcept { return total_; }
@@ -63,7 +63,7 @@ public:
         if (!empty()) throw std::move(*this).to_error();
     }
 
-private:
+  private:
     std::vector<field_error> listed_;
     std::size_t total_ = 0;
 };

@@ -29,7 +29,8 @@ std::string encode_attributes(const attribute_map& attributes) {
                     throw error(error_code::internal, "attribute " + name + " is not finite");
                 // A whole number reads back as the client wrote it (3000, not
                 // 3000.0) while it is exactly representable.
-                if (std::trunc(value.number) == value.number && std::fabs(value.number) < 9007199254740992.0) {
+                if (std::trunc(value.number) == value.number &&
+                    std::fabs(value.number) < 9007199254740992.0) {
                     writer.Int64(static_cast<std::int64_t>(value.number));
                 } else {
                     writer.Double(value.number);

@@ -9,19 +9,18 @@
 // absent. Numbers are converted with std::from_chars (number_text.hpp).
 #pragma once
 
-#include "booking/inputs.hpp"
-#include "error/error.hpp"
-#include "model.hpp"
-
-#include <invsys/resource_type.hpp>
-
 #include <cstddef>
 #include <cstdint>
-#include <utility>
+#include <invsys/resource_type.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "booking/inputs.hpp"
+#include "error/error.hpp"
+#include "model.hpp"
 
 namespace invsys {
 

@@ -17,7 +17,8 @@ std::string_view text_of(const rapidjson::Value& v) noexcept {
 // Fills `document` from `body`, which must hold a JSON object.
 void parse_object(std::string_view body, rapidjson::Document& document) {
     parse_json(body, document);
-    if (!document.IsObject()) throw error(error_code::invalid, "request body must be a JSON object");
+    if (!document.IsObject())
+        throw error(error_code::invalid, "request body must be a JSON object");
 }
 
 // A repeated key is an error rather than a silent "last one wins".
@@ -41,7 +42,8 @@ void take_string(const rapidjson::Value& v, std::string_view field, std::optiona
     out.emplace(text_of(v));
 }
 
-void take_flag(const rapidjson::Value& v, std::string_view field, bool& out, field_error_list& errors) {
+void take_flag(const rapidjson::Value& v, std::string_view field, bool& out,
+               field_error_list& errors) {
     if (v.IsNull()) return;
     if (!v.IsBool()) return errors.add(field, "must be a boolean");
     out = v.GetBool();
@@ -60,7 +62,7 @@ raw_attribute to_raw_attribute(const rapidjson::Value& v) {
         a.number = n.number;
         a.kind = n.what == number_value::kind::integer  ? kind::integer
                  : n.what == number_value::kind::number ? kind::number
-                                                         : kind::number_out_of_range;
+                                                        : kind::number_out_of_range;
     } else if (v.IsString()) {
         a.kind = kind::string;
         a.string = text_of(v);
@@ -85,7 +87,8 @@ void take_attributes(const rapidjson::Value& v,
     }
 }
 
-void take_dump(const rapidjson::Value& v, std::optional<std::string>& out, field_error_list& errors) {
+void take_dump(const rapidjson::Value& v, std::optional<std::string>& out,
+               field_error_list& errors) {
     if (v.IsNull()) return;
     if (!v.IsObject()) return errors.add("dump", "must be an object");
     rapidjson::StringBuffer buffer;

@@ -122,7 +122,7 @@ class checking_handler {
 
 error not_json(const std::string& what, std::size_t offset) {
     return error(error_code::invalid, "request body is not valid JSON: " + what + " (at byte " +
-                                              std::to_string(offset) + ")");
+                                          std::to_string(offset) + ")");
 }
 
 // Writes a document back, number strings as raw number text.
@@ -141,7 +141,8 @@ class raw_number_writer {
         return w_.RawValue(s, n, rapidjson::kNumberType);
     }
     bool String(const char* s, rapidjson::SizeType n, bool) {
-        if (n > 0 && s[0] == number_marker) return w_.RawValue(s + 1, n - 1, rapidjson::kNumberType);
+        if (n > 0 && s[0] == number_marker)
+            return w_.RawValue(s + 1, n - 1, rapidjson::kNumberType);
         return w_.String(s, n);
     }
     bool Key(const char* s, rapidjson::SizeType n, bool) { return w_.Key(s, n); }
@@ -159,7 +160,7 @@ class raw_number_writer {
 void parse_json(std::string_view text, rapidjson::Document& document) {
     if (text.size() > max_json_bytes)
         throw error(error_code::payload_too_large,
-                        "request body is larger than " + std::to_string(max_json_bytes) + " bytes");
+                    "request body is larger than " + std::to_string(max_json_bytes) + " bytes");
 
     const std::string masked = mask_numbers(text);
     rapidjson::ParseResult result;
@@ -184,16 +185,18 @@ void parse_json(std::string_view text, rapidjson::Document& document) {
 
     if (too_deep)
         throw error(error_code::invalid, "request body is nested more than " +
-                                                 std::to_string(max_json_depth) + " levels deep");
+                                             std::to_string(max_json_depth) + " levels deep");
     if (has_surrogate)
         throw error(error_code::invalid,
-                        "request body is not valid JSON: a string holds a lone surrogate escape");
+                    "request body is not valid JSON: a string holds a lone surrogate escape");
     if (bad_number_at != std::string_view::npos) throw not_json("malformed number", bad_number_at);
     if (result.Code() == rapidjson::kParseErrorDocumentEmpty)
         throw error(error_code::invalid, "request body must be a JSON object");
-    if (result.IsError()) throw not_json(rapidjson::GetParseError_En(result.Code()), result.Offset());
+    if (result.IsError())
+        throw not_json(rapidjson::GetParseError_En(result.Code()), result.Offset());
     if (end != masked.size())
-        throw not_json(rapidjson::GetParseError_En(rapidjson::kParseErrorDocumentRootNotSingular), end);
+        throw not_json(rapidjson::GetParseError_En(rapidjson::kParseErrorDocumentRootNotSingular),
+                       end);
 }
 
 void write_json(const rapidjson::Value& v, rapidjson::Writer<rapidjson::StringBuffer>& writer) {

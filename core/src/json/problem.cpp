@@ -5,7 +5,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-
 #include <invsys/http_status.hpp>
 
 #include "json/codec.hpp"

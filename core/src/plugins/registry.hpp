@@ -9,7 +9,6 @@
 #pragma once
 
 #include <invsys/resource_type.hpp>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,7 +20,7 @@ struct loaded_type {
     std::string type_name;
     std::string collection;
     std::vector<attribute_spec> attributes;
-    std::string library_path;        // empty for types added in-process
+    std::string library_path;             // empty for types added in-process
     const resource_type* impl = nullptr;  // owned by the registry
 };
 
@@ -32,7 +31,7 @@ struct plugin_refusal {
 };
 
 class plugin_registry {
-public:
+  public:
     explicit plugin_registry(std::vector<std::string> reserved_collections = {});
     ~plugin_registry();
     plugin_registry(plugin_registry&&) noexcept;
@@ -55,7 +54,7 @@ public:
     const loaded_type* find_by_collection(std::string_view collection) const noexcept;
     const loaded_type* find_by_type(std::string_view type_name) const noexcept;
 
-private:
+  private:
     struct state;
     std::unique_ptr<state> state_;
 };

@@ -33,7 +33,8 @@ std::string clip_text(std::string_view text, std::size_t max_code_points) {
     std::size_t seen = 0;
     for (std::size_t i = 0; i < text.size(); ++i) {
         if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) continue;
-        if (seen++ == max_code_points) return std::string(text.substr(0, i)) + "\xe2\x80\xa6";  // "…"
+        if (seen++ == max_code_points)
+            return std::string(text.substr(0, i)) + "\xe2\x80\xa6";  // "…"
     }
     return std::string(text);
 }
@@ -83,7 +84,8 @@ bool is_valid_utf8(std::string_view bytes) noexcept {
             if ((next & 0xC0) != 0x80) return false;
             code_point = (code_point << 6) | (next & 0x3F);
         }
-        const bool overlong = (length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000);
+        const bool overlong =
+            (length == 3 && code_point < 0x800) || (length == 4 && code_point < 0x10000);
         if (overlong || (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point > 0x10FFFF)
             return false;
         i += length;

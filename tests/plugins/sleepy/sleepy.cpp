@@ -7,16 +7,15 @@
 // sleep is announced there by an empty file `<pid>-<tid>-<sleep_ms>` that is
 // removed when the sleep ends (it stays behind when the process is killed),
 // so that a test can tell which worker process is busy with a slow request.
-#include <invsys/plugin_abi.hpp>
-
-#include <chrono>
-#include <cstdlib>
-#include <string>
-#include <thread>
-
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <invsys/plugin_abi.hpp>
+#include <string>
+#include <thread>
 
 namespace invsys {
 namespace {
@@ -36,14 +35,16 @@ class sleepy_type final : public named_resource_type<sleepy_type> {
         return {sleep};
     }
 
-    std::vector<rule_violation> check_attributes(const attribute_map& attributes) const noexcept override {
+    std::vector<rule_violation> check_attributes(
+        const attribute_map& attributes) const noexcept override {
         const auto found = attributes.find("sleep_ms");
         if (found == attributes.end() || found->second.integer <= 0) return {};
         const long long ms = found->second.integer;
         std::string marker;
         if (const char* dir = std::getenv("SLEEPY_MARKER_DIR"); dir != nullptr && *dir != '\0') {
             marker = std::string(dir) + "/" + std::to_string(::getpid()) + "-" +
-                     std::to_string(static_cast<long>(::syscall(SYS_gettid))) + "-" + std::to_string(ms);
+                     std::to_string(static_cast<long>(::syscall(SYS_gettid))) + "-" +
+                     std::to_string(ms);
             const int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
             if (fd >= 0) ::close(fd);
         }
