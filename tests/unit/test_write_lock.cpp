@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage/write_lock.hpp"
+#include "storage/sqlite/write_lock.hpp"
 
 using namespace invsys;
 using namespace std::chrono_literals;
