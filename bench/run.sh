@@ -389,6 +389,7 @@ run_ceiling() {
         # Same cluster and database as the service's, in a schema of its own
         # (created fresh, dropped at the end).
         if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --url "$pg_url" --schema "bench_ceiling_$run" \
+            --schema-dir "$root/core/src/storage/postgresql/schema" \
             --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
             cat "$out" >&2
             fail "pg_ceiling failed in run $run"
@@ -396,6 +397,7 @@ run_ceiling() {
     else
         # Same directory, so same file system, as the service's database.
         if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --db "$tmp/data/ceiling-$run.db" \
+            --schema-dir "$root/core/src/storage/sqlite/schema" \
             --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
             cat "$out" >&2
             fail "sqlite_ceiling failed in run $run"
