@@ -38,12 +38,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "schema_files.hpp"
 
 namespace {
 
@@ -94,30 +93,6 @@ std::int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// The schema files of DIR (NNN_<what>.sql), by name: by version.
-std::vector<std::string> schema_files(const std::string& dir) {
-    std::vector<std::string> files;
-    std::error_code failed;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, failed)) {
-        const std::string name = entry.path().filename().string();
-        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".sql") == 0 &&
-            name.find_first_not_of("0123456789") == name.find('_'))
-            files.push_back(entry.path().string());
-    }
-    if (failed) die("cannot read " + dir + ": " + failed.message());
-    if (files.empty()) die("no NNN_*.sql schema files in " + dir);
-    std::sort(files.begin(), files.end());
-    return files;
-}
-
-std::string file_text(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) die("cannot read " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 // core/src/storage/postgresql/sql.hpp insert_allocation, :name -> $n.
@@ -181,8 +156,14 @@ int main(int argc, char** argv) {
     run("BEGIN");
     run("CREATE SCHEMA " + schema_name);  // fails when it exists: a fresh one
     run("SET LOCAL search_path = " + schema_name + ", public");
+    std::vector<std::string> schema;
+    try {
+        schema = read_schema_files(schema_dir);
+    } catch (const std::exception& e) {
+        die(e.what());
+    }
     // Several statements in one PQexec: the simple query protocol runs them all.
-    for (const std::string& file : schema_files(schema_dir)) run(file_text(file));
+    for (const std::string& sql : schema) run(sql);
     std::vector<std::string> resources;
     for (int r = 0; r < resource_count; ++r) {
         resources.push_back(new_uuid(rng));

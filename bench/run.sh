@@ -111,7 +111,8 @@ build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>
 # The raw ceiling of case (f), rebuilt when its source is newer.
 if [[ "$database" == sqlite ]]; then
     ceiling_bin="$build/bench/sqlite_ceiling"
-    if [[ ! -x "$ceiling_bin" || "$bench/sqlite_ceiling.cpp" -nt "$ceiling_bin" ]]; then
+    if [[ ! -x "$ceiling_bin" || "$bench/sqlite_ceiling.cpp" -nt "$ceiling_bin" ||
+          "$bench/schema_files.hpp" -nt "$ceiling_bin" ]]; then
         mkdir -p "$build/bench"
         note "compiling $ceiling_bin"
         g++ -O2 -std=c++17 -Wall -Wextra -o "$ceiling_bin.tmp" "$bench/sqlite_ceiling.cpp" -lsqlite3
@@ -119,7 +120,8 @@ if [[ "$database" == sqlite ]]; then
     fi
 else
     ceiling_bin="$build/bench/pg_ceiling"
-    if [[ ! -x "$ceiling_bin" || "$bench/pg_ceiling.cpp" -nt "$ceiling_bin" ]]; then
+    if [[ ! -x "$ceiling_bin" || "$bench/pg_ceiling.cpp" -nt "$ceiling_bin" ||
+          "$bench/schema_files.hpp" -nt "$ceiling_bin" ]]; then
         mkdir -p "$build/bench"
         note "compiling $ceiling_bin"
         g++ -O2 -std=c++17 -Wall -Wextra -I/usr/include/postgresql -o "$ceiling_bin.tmp" \

@@ -33,13 +33,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <sys/stat.h>
 #include <vector>
+
+#include "schema_files.hpp"
 
 namespace {
 
@@ -102,30 +101,6 @@ std::int64_t now_us() {
         .count();
 }
 
-// The schema files of DIR (NNN_<what>.sql), by name: by version.
-std::vector<std::string> schema_files(const std::string& dir) {
-    std::vector<std::string> files;
-    std::error_code failed;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, failed)) {
-        const std::string name = entry.path().filename().string();
-        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".sql") == 0 &&
-            name.find_first_not_of("0123456789") == name.find('_'))
-            files.push_back(entry.path().string());
-    }
-    if (failed) die("cannot read " + dir + ": " + failed.message());
-    if (files.empty()) die("no NNN_*.sql schema files in " + dir);
-    std::sort(files.begin(), files.end());
-    return files;
-}
-
-std::string file_text(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) die("cannot read " + path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -170,7 +145,13 @@ int main(int argc, char** argv) {
 
     std::mt19937_64 rng(std::random_device{}());
     exec(db, "BEGIN IMMEDIATE");
-    for (const std::string& file : schema_files(schema_dir)) exec(db, file_text(file).c_str());
+    std::vector<std::string> schema;
+    try {
+        schema = read_schema_files(schema_dir);
+    } catch (const std::exception& e) {
+        die(e.what());
+    }
+    for (const std::string& sql : schema) exec(db, sql.c_str());
     std::vector<std::string> resources;
     {
         sqlite3_stmt* ins = prepare(db,
