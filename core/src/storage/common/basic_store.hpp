@@ -264,7 +264,7 @@ class basic_store : public store {
         current.resource_id = resource_id;
         current.now = now;
         current.limit = sql_limit(max_conflict_ids);
-        capped_ids found = queries::fetch_ids(current, Sql::shape.rows_carry_total);
+        capped_ids found = queries::fetch_ids(current);
         if (found.ids.empty()) return;
         if constexpr (!Sql::shape.rows_carry_total) {
             if (found.ids.size() == max_conflict_ids) {

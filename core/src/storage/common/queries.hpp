@@ -5,9 +5,10 @@
 // common_sql), whose Sql::shape (a statement_shape) says how the statements
 // that differ are shaped:
 //
-//   rows_carry_total  ending_after and overlapping return each id with the
-//                     full count (count(*) OVER ()); else a separate
-//                     count_* statement counts.
+//   rows_carry_total  the statements listing ids (ending_after,
+//                     overlapping, ending_inside) return each with the full
+//                     count (count(*) OVER ()); else a separate count_*
+//                     statement counts.
 //   seek_names_self   first_ending_after excludes :self and returns the id.
 //   writes_report     insert_resource returns seq (no row when the name is
 //                     taken); insert_allocation returns (resource found,
@@ -26,6 +27,7 @@
 
 #include "model.hpp"
 #include "storage/common/conflicts.hpp"
+#include "storage/common/sql.hpp"
 
 namespace invsys::queries {
 
@@ -266,24 +268,27 @@ struct allocations_in_range {
     range_of range;
     long long limit = 0;
     std::string id;
-    long long total = 0;  // with_total
+    const bool carries_total;
+    long long total = 0;  // with carries_total
     soci::statement st;
-    allocations_in_range(soci::session& s, const char* sql, bool with_total) : st(s) {
+    allocations_in_range(soci::session& s, const char* sql, const statement_shape& shape)
+        : carries_total(shape.rows_carry_total), st(s) {
         range.bind(st);
         st.exchange(soci::use(limit, "limit"));
         st.exchange(soci::into(id));
-        if (with_total) st.exchange(soci::into(total));
+        if (carries_total) st.exchange(soci::into(total));
         prepare(st, sql);
     }
 };
 template <class Sql>
 struct ending_inside : allocations_in_range {
-    explicit ending_inside(soci::session& s) : allocations_in_range(s, Sql::ending_inside, false) {}
+    explicit ending_inside(soci::session& s)
+        : allocations_in_range(s, Sql::ending_inside, Sql::shape) {}
 };
 template <class Sql>
 struct overlapping : allocations_in_range {
     explicit overlapping(soci::session& s)
-        : allocations_in_range(s, Sql::overlapping, Sql::shape.rows_carry_total) {}
+        : allocations_in_range(s, Sql::overlapping, Sql::shape) {}
 };
 
 template <class Sql>
@@ -303,14 +308,15 @@ struct ending_after {
     std::string resource_id;
     long long now = 0, limit = 0;
     std::string id;
-    long long total = 0;  // with Sql::shape.rows_carry_total
+    static constexpr bool carries_total = Sql::shape.rows_carry_total;
+    long long total = 0;  // with carries_total
     soci::statement st;
     explicit ending_after(soci::session& s) : st(s) {
         st.exchange(soci::use(resource_id, "resource_id"));
         st.exchange(soci::use(now, "now"));
         st.exchange(soci::use(limit, "limit"));
         st.exchange(soci::into(id));
-        if (Sql::shape.rows_carry_total) st.exchange(soci::into(total));
+        if (carries_total) st.exchange(soci::into(total));
         prepare(st, Sql::ending_after);
     }
 };
@@ -439,16 +445,16 @@ struct delete_allocation {
 };
 
 // Runs `q` (its inputs set) and collects its ids; the total is the rows'
-// own count when `with_total`, else how many came.
+// own count when they carry it, else how many came.
 template <class Query>
-capped_ids fetch_ids(Query& q, bool with_total) {
+capped_ids fetch_ids(Query& q) {
     capped_ids found;
     q.st.execute();
     while (q.st.fetch()) {
         found.ids.push_back(q.id);
-        if (with_total) found.total = q.total;
+        if (q.carries_total) found.total = q.total;
     }
-    if (!with_total) found.total = static_cast<long long>(found.ids.size());
+    if (!q.carries_total) found.total = static_cast<long long>(found.ids.size());
     return found;
 }
 

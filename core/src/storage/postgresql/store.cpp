@@ -310,7 +310,7 @@ class postgresql_store final
         auto& o = query<q::overlapping>(c);
         o.range.set(a);
         o.limit = sql_limit(max_conflict_ids);
-        capped_ids found = q::fetch_ids(o, true);
+        capped_ids found = q::fetch_ids(o);
         if (found.ids.empty() && !last) return;
         throw overlap_conflict(std::move(found));
     }

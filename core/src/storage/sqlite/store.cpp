@@ -177,7 +177,7 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         auto& inside = query<q::ending_inside>(c);
         inside.range.set(a);
         inside.limit = sql_limit(max_conflict_ids);
-        capped_ids found = q::fetch_ids(inside, false);
+        capped_ids found = q::fetch_ids(inside);
         if (found.ids.size() == max_conflict_ids) {
             auto& count = query<q::count_ending_inside>(c);
             count.range.set(a);
