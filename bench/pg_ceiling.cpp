@@ -1,15 +1,19 @@
 // The raw PostgreSQL ceiling of the invsys benchmark, case (f) with
 // BENCH_DATABASE=postgresql.
 //
-//   pg_ceiling --url URL --schema NAME [--seconds S] [--max-count N] [--resources R]
+//   pg_ceiling --url URL --schema NAME --schema-dir DIR [--seconds S]
+//              [--max-count N] [--resources R]
 //
 // libpq directly, one connection, synchronous_commit=on (checked), the
-// service's schema (core/src/storage/postgresql_migrations.cpp) created in a
-// fresh schema NAME of the database at URL (which must not exist; dropped
-// at the end; btree_gist is expected in public, as scripts/pg-test-cluster.sh
-// installs it), and per booking the service's write, statement for
-// statement (core/src/storage/postgresql_store.cpp insert_allocation,
-// postgresql_sql.hpp insert_allocation): one statement in autocommit mode,
+// service's own schema files (DIR: core/src/storage/postgresql/schema, every
+// NNN_*.sql in order, as the service's migrations apply them; a build with
+// -DINVSYS_SCHEMA_DIR="..." defaults to that) run in a fresh schema NAME of
+// the database at URL (which must not exist; dropped at the end; btree_gist
+// is expected in public, as scripts/pg-test-cluster.sh installs it: the
+// schema's CREATE EXTENSION IF NOT EXISTS then leaves it there), and per
+// booking the service's write, statement for statement
+// (core/src/storage/postgresql/store.cpp insert_allocation,
+// postgresql/sql.hpp insert_allocation): one statement in autocommit mode,
 // so one transaction and one commit (one WAL flush) per booking:
 //
 //   WITH r AS (SELECT id FROM resources WHERE id = $1 FOR NO KEY UPDATE),
@@ -37,6 +41,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "schema_files.hpp"
 
 namespace {
 
@@ -89,44 +95,7 @@ std::int64_t now_us() {
         .count();
 }
 
-// core/src/storage/postgresql_migrations.cpp, step 1 (btree_gist aside:
-// already in public).
-const char* const schema[] = {
-    "CREATE FUNCTION invsys_instant(us bigint) RETURNS timestamptz"
-    " LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$"
-    " SELECT CASE WHEN us = -9223372036854775808 OR us = 9223372036854775807 THEN NULL"
-    " ELSE (timestamp 'epoch' + (us / 86400000000) * interval '1 day'"
-    " + (us % 86400000000) * interval '1 microsecond') AT TIME ZONE 'UTC' END $$",
-    "CREATE TABLE resources ("
-    " seq bigserial PRIMARY KEY,"
-    " id text NOT NULL UNIQUE,"
-    " resource_type text NOT NULL,"
-    " name text NOT NULL,"
-    " attributes text NOT NULL,"
-    " created_us bigint NOT NULL,"
-    " UNIQUE (resource_type, name))",
-    "CREATE INDEX resources_by_type ON resources (resource_type, seq)",
-    "CREATE TABLE allocations ("
-    " seq bigserial PRIMARY KEY,"
-    " id text NOT NULL UNIQUE,"
-    " resource_id text NOT NULL REFERENCES resources (id) ON DELETE CASCADE,"
-    " from_us bigint NOT NULL,"
-    " to_us bigint NOT NULL,"
-    " period tstzrange NOT NULL GENERATED ALWAYS AS"
-    " (tstzrange(invsys_instant(from_us), invsys_instant(to_us), '[)')) STORED,"
-    " allocation_type text NOT NULL,"
-    " description text,"
-    " dump text,"
-    " created_us bigint NOT NULL,"
-    " CONSTRAINT allocations_ordered CHECK (from_us < to_us),"
-    " CONSTRAINT allocations_period_not_empty CHECK (NOT isempty(period)),"
-    " CONSTRAINT allocations_no_overlap"
-    " EXCLUDE USING gist (resource_id WITH =, period WITH &&))",
-    "CREATE INDEX allocations_by_end ON allocations (resource_id, to_us)",
-    "CREATE INDEX allocations_by_start ON allocations (resource_id, from_us, to_us, seq)",
-};
-
-// core/src/storage/postgresql_sql.hpp insert_allocation, :name -> $n.
+// core/src/storage/postgresql/sql.hpp insert_allocation, :name -> $n.
 const char* const insert_allocation =
     "WITH r AS (SELECT id FROM resources WHERE id = $1 FOR NO KEY UPDATE),"
     " inserted AS (INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type,"
@@ -148,6 +117,11 @@ bool valid_identifier(const std::string& s) {
 
 int main(int argc, char** argv) {
     std::string url, schema_name;
+#ifdef INVSYS_SCHEMA_DIR
+    std::string schema_dir = INVSYS_SCHEMA_DIR;
+#else
+    std::string schema_dir;
+#endif
     double seconds = 10;
     long long max_count = 1000000;
     int resource_count = 8;
@@ -159,13 +133,14 @@ int main(int argc, char** argv) {
         };
         if (arg == "--url") url = next();
         else if (arg == "--schema") schema_name = next();
+        else if (arg == "--schema-dir") schema_dir = next();
         else if (arg == "--seconds") seconds = std::atof(next().c_str());
         else if (arg == "--max-count") max_count = std::atoll(next().c_str());
         else if (arg == "--resources") resource_count = std::atoi(next().c_str());
         else die("unknown argument " + arg);
     }
-    if (url.empty() || schema_name.empty())
-        die("usage: pg_ceiling --url URL --schema NAME [--seconds S] [--max-count N] [--resources R]");
+    if (url.empty() || schema_name.empty() || schema_dir.empty())
+        die("usage: pg_ceiling --url URL --schema NAME --schema-dir DIR [--seconds S] [--max-count N] [--resources R]");
     if (!valid_identifier(schema_name)) die("--schema: lower-case letters, digits and _ only");
     if (!(seconds > 0) || max_count < 1 || resource_count < 1)
         die("bad --seconds/--max-count/--resources");
@@ -181,7 +156,14 @@ int main(int argc, char** argv) {
     run("BEGIN");
     run("CREATE SCHEMA " + schema_name);  // fails when it exists: a fresh one
     run("SET LOCAL search_path = " + schema_name + ", public");
-    for (const char* sql : schema) run(sql);
+    std::vector<std::string> schema;
+    try {
+        schema = read_schema_files(schema_dir);
+    } catch (const std::exception& e) {
+        die(e.what());
+    }
+    // Several statements in one PQexec: the simple query protocol runs them all.
+    for (const std::string& sql : schema) run(sql);
     std::vector<std::string> resources;
     for (int r = 0; r < resource_count; ++r) {
         resources.push_back(new_uuid(rng));

@@ -111,7 +111,8 @@ build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>
 # The raw ceiling of case (f), rebuilt when its source is newer.
 if [[ "$database" == sqlite ]]; then
     ceiling_bin="$build/bench/sqlite_ceiling"
-    if [[ ! -x "$ceiling_bin" || "$bench/sqlite_ceiling.cpp" -nt "$ceiling_bin" ]]; then
+    if [[ ! -x "$ceiling_bin" || "$bench/sqlite_ceiling.cpp" -nt "$ceiling_bin" ||
+          "$bench/schema_files.hpp" -nt "$ceiling_bin" ]]; then
         mkdir -p "$build/bench"
         note "compiling $ceiling_bin"
         g++ -O2 -std=c++17 -Wall -Wextra -o "$ceiling_bin.tmp" "$bench/sqlite_ceiling.cpp" -lsqlite3
@@ -119,7 +120,8 @@ if [[ "$database" == sqlite ]]; then
     fi
 else
     ceiling_bin="$build/bench/pg_ceiling"
-    if [[ ! -x "$ceiling_bin" || "$bench/pg_ceiling.cpp" -nt "$ceiling_bin" ]]; then
+    if [[ ! -x "$ceiling_bin" || "$bench/pg_ceiling.cpp" -nt "$ceiling_bin" ||
+          "$bench/schema_files.hpp" -nt "$ceiling_bin" ]]; then
         mkdir -p "$build/bench"
         note "compiling $ceiling_bin"
         g++ -O2 -std=c++17 -Wall -Wextra -I/usr/include/postgresql -o "$ceiling_bin.tmp" \
@@ -389,6 +391,7 @@ run_ceiling() {
         # Same cluster and database as the service's, in a schema of its own
         # (created fresh, dropped at the end).
         if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --url "$pg_url" --schema "bench_ceiling_$run" \
+            --schema-dir "$root/core/src/storage/postgresql/schema" \
             --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
             cat "$out" >&2
             fail "pg_ceiling failed in run $run"
@@ -396,6 +399,7 @@ run_ceiling() {
     else
         # Same directory, so same file system, as the service's database.
         if ! timeout -k 5 $((seconds + 60)) "$ceiling_bin" --db "$tmp/data/ceiling-$run.db" \
+            --schema-dir "$root/core/src/storage/sqlite/schema" \
             --seconds "$seconds" --resources "$post_cars" >"$out" 2>&1; then
             cat "$out" >&2
             fail "sqlite_ceiling failed in run $run"

@@ -1,11 +1,14 @@
 // The raw SQLite ceiling of the invsys benchmark, case (f).
 //
-//   sqlite_ceiling --db PATH [--seconds S] [--max-count N] [--resources R]
+//   sqlite_ceiling --db PATH --schema-dir DIR [--seconds S] [--max-count N]
+//                  [--resources R]
 //
 // One connection, journal_mode=WAL, synchronous=FULL, foreign_keys=ON, the
-// service's schema (core/src/storage/sqlite_migrations.cpp) and, per
-// booking, the service's write transaction statement for statement
-// (core/src/storage/sqlite_store.cpp insert_allocation, sqlite_sql.hpp):
+// service's own schema files (DIR: core/src/storage/sqlite/schema, every
+// NNN_*.sql in order, as the service's migrations apply them; a build with
+// -DINVSYS_SCHEMA_DIR="..." defaults to that) and, per booking, the
+// service's write transaction statement for statement
+// (core/src/storage/sqlite/store.cpp insert_allocation, sqlite/sql.hpp):
 //
 //   BEGIN IMMEDIATE
 //   SELECT seq FROM resources WHERE id = ?                (the resource exists)
@@ -34,6 +37,8 @@
 #include <string>
 #include <sys/stat.h>
 #include <vector>
+
+#include "schema_files.hpp"
 
 namespace {
 
@@ -96,35 +101,15 @@ std::int64_t now_us() {
         .count();
 }
 
-const char* const schema[] = {
-    "CREATE TABLE resources ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " id TEXT NOT NULL UNIQUE,"
-    " resource_type TEXT NOT NULL,"
-    " name TEXT NOT NULL,"
-    " attributes TEXT NOT NULL,"
-    " created_us INTEGER NOT NULL,"
-    " UNIQUE (resource_type, name))",
-    "CREATE INDEX resources_by_type ON resources (resource_type)",
-    "CREATE TABLE allocations ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " id TEXT NOT NULL UNIQUE,"
-    " resource_id TEXT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,"
-    " from_us INTEGER NOT NULL,"
-    " to_us INTEGER NOT NULL,"
-    " allocation_type TEXT NOT NULL,"
-    " description TEXT,"
-    " dump TEXT,"
-    " created_us INTEGER NOT NULL,"
-    " CHECK (from_us < to_us))",
-    "CREATE INDEX allocations_by_end ON allocations (resource_id, to_us)",
-    "CREATE INDEX allocations_by_start ON allocations (resource_id, from_us, to_us, seq)",
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string path;
+#ifdef INVSYS_SCHEMA_DIR
+    std::string schema_dir = INVSYS_SCHEMA_DIR;
+#else
+    std::string schema_dir;
+#endif
     double seconds = 10;
     long long max_count = 1000000;
     int resource_count = 8;
@@ -135,12 +120,14 @@ int main(int argc, char** argv) {
             return argv[++i];
         };
         if (arg == "--db") path = value();
+        else if (arg == "--schema-dir") schema_dir = value();
         else if (arg == "--seconds") seconds = std::atof(value().c_str());
         else if (arg == "--max-count") max_count = std::atoll(value().c_str());
         else if (arg == "--resources") resource_count = std::atoi(value().c_str());
         else die("unknown argument " + arg);
     }
-    if (path.empty()) die("usage: sqlite_ceiling --db PATH [--seconds S] [--max-count N] [--resources R]");
+    if (path.empty() || schema_dir.empty())
+        die("usage: sqlite_ceiling --db PATH --schema-dir DIR [--seconds S] [--max-count N] [--resources R]");
     if (!(seconds > 0) || max_count < 1 || resource_count < 1) die("bad --seconds/--max-count/--resources");
     struct stat existing;
     if (stat(path.c_str(), &existing) == 0) die(path + " exists already: give a fresh path");
@@ -158,7 +145,13 @@ int main(int argc, char** argv) {
 
     std::mt19937_64 rng(std::random_device{}());
     exec(db, "BEGIN IMMEDIATE");
-    for (const char* sql : schema) exec(db, sql);
+    std::vector<std::string> schema;
+    try {
+        schema = read_schema_files(schema_dir);
+    } catch (const std::exception& e) {
+        die(e.what());
+    }
+    for (const std::string& sql : schema) exec(db, sql.c_str());
     std::vector<std::string> resources;
     {
         sqlite3_stmt* ins = prepare(db,

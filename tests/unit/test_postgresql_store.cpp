@@ -34,10 +34,11 @@
 
 #include "error/error.hpp"
 #include "model.hpp"
-#include "storage/error_mapping.hpp"
-#include "storage/postgresql_migrations.hpp"
-#include "storage/postgresql_sql.hpp"
-#include "storage/postgresql_store.hpp"
+#include "storage/common/failure.hpp"
+#include "storage/postgresql/connection.hpp"
+#include "storage/postgresql/migrations.hpp"
+#include "storage/postgresql/sql.hpp"
+#include "storage/postgresql/store.hpp"
 #include "storage/store.hpp"
 #include "store_test_support.hpp"
 
@@ -593,39 +594,39 @@ TEST_CASE("PostgreSQL errors map to error by their exact SQLSTATE",
     struct row {
         const char* sqlstate;
         error_code code;
-        postgresql_failure failure;
+        storage_failure failure;
     };
     const row r = GENERATE(values<row>({
-        {"23P01", error_code::conflict, postgresql_failure::exclusion_violation},
-        {"23505", error_code::conflict, postgresql_failure::unique_violation},
-        {"23503", error_code::internal, postgresql_failure::foreign_key_violation},
-        {"23514", error_code::internal, postgresql_failure::other},  // check_violation
-        {"23502", error_code::internal, postgresql_failure::other},  // not_null_violation
-        {"40P01", error_code::unavailable, postgresql_failure::transient},
-        {"40001", error_code::unavailable, postgresql_failure::transient},
-        {"55P03", error_code::unavailable, postgresql_failure::unavailable},
-        {"57014", error_code::unavailable, postgresql_failure::unavailable},
-        {"57P01", error_code::unavailable, postgresql_failure::unavailable},
-        {"57P03", error_code::unavailable, postgresql_failure::unavailable},
-        {"08006", error_code::unavailable, postgresql_failure::unavailable},
-        {"08001", error_code::unavailable, postgresql_failure::unavailable},
-        {"53300", error_code::unavailable, postgresql_failure::unavailable},
-        {"     ", error_code::unavailable, postgresql_failure::unavailable},
-        {"42P01", error_code::internal, postgresql_failure::other},  // undefined_table
-        {"22021", error_code::internal, postgresql_failure::other},
+        {"23P01", error_code::conflict, storage_failure::exclusion_violation},
+        {"23505", error_code::conflict, storage_failure::unique_violation},
+        {"23503", error_code::internal, storage_failure::foreign_key_violation},
+        {"23514", error_code::internal, storage_failure::other},  // check_violation
+        {"23502", error_code::internal, storage_failure::other},  // not_null_violation
+        {"40P01", error_code::unavailable, storage_failure::retryable},
+        {"40001", error_code::unavailable, storage_failure::retryable},
+        {"55P03", error_code::unavailable, storage_failure::busy},
+        {"57014", error_code::unavailable, storage_failure::busy},
+        {"57P01", error_code::unavailable, storage_failure::unavailable},
+        {"57P03", error_code::unavailable, storage_failure::unavailable},
+        {"08006", error_code::unavailable, storage_failure::unavailable},
+        {"08001", error_code::unavailable, storage_failure::unavailable},
+        {"53300", error_code::unavailable, storage_failure::unavailable},
+        {"     ", error_code::unavailable, storage_failure::unavailable},
+        {"42P01", error_code::internal, storage_failure::other},  // undefined_table
+        {"22021", error_code::internal, storage_failure::other},
     }));
     CAPTURE(r.sqlstate);
     const soci::postgresql_soci_error soci_failure("test", r.sqlstate);
     try {
         throw soci_failure;
     } catch (...) {
-        CHECK(current_postgresql_failure() == r.failure);
+        CHECK(classify_postgresql_failure() == r.failure);
     }
     const error mapped = error_from([&] {
         try {
             throw soci_failure;
         } catch (...) {
-            rethrow_as_error("test");
+            rethrow_as_error("test", &classify_postgresql_failure);
         }
     });
     CHECK(mapped.code() == r.code);

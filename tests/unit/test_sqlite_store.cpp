@@ -20,11 +20,11 @@
 
 #include "error/error.hpp"
 #include "model.hpp"
-#include "storage/sqlite_migrations.hpp"
-#include "storage/sqlite_sql.hpp"
-#include "storage/sqlite_store.hpp"
+#include "storage/sqlite/migrations.hpp"
+#include "storage/sqlite/sql.hpp"
+#include "storage/sqlite/store.hpp"
 #include "storage/store.hpp"
-#include "storage/write_lock.hpp"
+#include "storage/sqlite/write_lock.hpp"
 #include "store_test_support.hpp"
 
 using namespace invsys;

@@ -1,4 +1,4 @@
-// The write lock on its own (storage/write_lock.hpp): the process-shared,
+// The write lock on its own (storage/sqlite/write_lock.hpp): the process-shared,
 // robust mutex in `<db>.lock`, between threads and between real processes
 // (fork()ed children, each opening the lock after the fork as a worker
 // does), including a holder that dies holding it. The store-level cases are
@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage/write_lock.hpp"
+#include "storage/sqlite/write_lock.hpp"
 
 using namespace invsys;
 using namespace std::chrono_literals;

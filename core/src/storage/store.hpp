@@ -1,7 +1,7 @@
 // The storage interface: one implementation per backend (SQLite, the
 // default; PostgreSQL for scale-out), chosen by the database URL. Everything that
 // touches SOCI lives under storage/; database errors are mapped to
-// error in exactly one place (storage/error_mapping.cpp).
+// error in exactly one place (storage/common/failure.cpp).
 //
 // Thread safety: a store is used by all threads of a worker at once; each
 // implementation keeps its own connections and serialises what it must.

@@ -2,8 +2,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "storage/postgresql_store.hpp"
-#include "storage/sqlite_store.hpp"
+#include "storage/postgresql/store.hpp"
+#include "storage/sqlite/store.hpp"
 #include "storage/store.hpp"
 
 namespace invsys {

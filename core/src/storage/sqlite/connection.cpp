@@ -1,4 +1,4 @@
-#include "storage/sqlite_connection.hpp"
+#include "storage/sqlite/connection.hpp"
 
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -19,7 +19,30 @@ std::string connect_string(const std::string& path) {
                              path);
 }
 
+// SQLite's own wording for the UNIQUE(resource_type, name) index. The
+// writers check names before inserting, so this only fires if a write
+// bypassed that check; the text is stable across SQLite 3 releases.
+constexpr std::string_view duplicate_name_message =
+    "UNIQUE constraint failed: resources.resource_type, resources.name";
+
 }  // namespace
+
+storage_failure classify_sqlite_failure() noexcept {
+    try {
+        throw;
+    } catch (const soci::sqlite3_soci_error& e) {
+        // SOCI 4.0.3 reports the primary result code (extended codes are
+        // not enabled on its connections); mask anyway in case they are.
+        const int primary = e.result() & 0xff;
+        if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return storage_failure::busy;
+        if (primary == SQLITE_CONSTRAINT &&
+            std::string_view(e.what()).find(duplicate_name_message) != std::string_view::npos) {
+            return storage_failure::unique_violation;
+        }
+    } catch (...) {
+    }
+    return storage_failure::other;
+}
 
 // Switching a new file to WAL takes an exclusive lock, and when two
 // connections race for it SQLite answers SQLITE_BUSY at once rather than
@@ -34,9 +57,8 @@ std::string sqlite_connection::switch_to_wal(unsigned busy_timeout_ms) {
             std::string journal_mode;
             session_ << "PRAGMA journal_mode = WAL", soci::into(journal_mode);
             return journal_mode;
-        } catch (const soci::sqlite3_soci_error& e) {
-            const int primary = e.result() & 0xff;
-            const bool busy = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+        } catch (const soci::sqlite3_soci_error&) {
+            const bool busy = classify_sqlite_failure() == storage_failure::busy;
             if (!busy || std::chrono::steady_clock::now() >= until) throw;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -44,7 +66,7 @@ std::string sqlite_connection::switch_to_wal(unsigned busy_timeout_ms) {
 }
 
 sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_timeout_ms)
-    : session_(*soci::factory_sqlite3(), connect_string(path)) {
+    : connection_base(*soci::factory_sqlite3(), connect_string(path)) {
     db_ = static_cast<soci::sqlite3_session_backend*>(session_.get_backend())->conn_;
 
     // First, so that the pragmas below wait for a busy database too. SOCI's
@@ -84,6 +106,11 @@ void sqlite_connection::finish_statements() noexcept {
 
 bool sqlite_connection::in_transaction() const noexcept {
     return sqlite_api::sqlite3_get_autocommit(db_) == 0;
+}
+
+bool sqlite_connection::reusable() noexcept {
+    finish_statements();
+    return !in_transaction();
 }
 
 }  // namespace invsys

@@ -1,4 +1,4 @@
-#include "storage/write_lock.hpp"
+#include "storage/sqlite/write_lock.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -1,22 +1,35 @@
-// The SQLite store's statements, each prepared once per connection with
-// its bound variables beside it: set the inputs, execute, read the outputs.
-// SOCI binds by reference, so an object never moves once built (the cache
-// holds it by unique_ptr). Private to storage/.
+// The stores' statements, each prepared once per connection with its bound
+// variables beside it: set the inputs, execute, read the outputs. SOCI
+// binds by reference, so an object never moves once built (the cache holds
+// it by unique_ptr). Each is a template on the backend's SQL (Sql, a
+// common_sql), whose Sql::shape (a statement_shape) says how the statements
+// that differ are shaped:
+//
+//   rows_carry_total  the statements listing ids (ending_after,
+//                     overlapping, ending_inside) return each with the full
+//                     count (count(*) OVER ()); else a separate count_*
+//                     statement counts.
+//   seek_names_self   first_ending_after excludes :self and returns the id.
+//   writes_report     insert_resource returns seq (no row when the name is
+//                     taken); insert_allocation returns (resource found,
+//                     rows inserted).
+//
+// Private to storage/.
 #pragma once
 
 #include <soci/soci.h>
 
-#include <algorithm>
-#include <climits>
-#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "model.hpp"
-#include "storage/sqlite_sql.hpp"
+#include "storage/common/conflicts.hpp"
+#include "storage/common/sql.hpp"
 
-namespace invsys::sqlite_queries {
+namespace invsys::queries {
 
 // SOCI's statement-level API: exchange the bindings, then prepare once;
 // every execute() reads the bound variables afresh.
@@ -24,11 +37,6 @@ inline void prepare(soci::statement& st, const char* sql) {
     st.alloc();
     st.prepare(sql);
     st.define_and_bind();
-}
-
-// A LIMIT for SQLite's signed 64-bit integers.
-inline long long sql_limit(std::size_t limit) {
-    return static_cast<long long>(std::min<std::size_t>(limit, LLONG_MAX));
 }
 
 struct resource_row {
@@ -76,21 +84,26 @@ struct fixed_statement {
     void run() { st.execute(true); }
 };
 
+template <class Sql>
 struct begin_immediate : fixed_statement {
-    explicit begin_immediate(soci::session& s) : fixed_statement(s, sqlite_sql::begin_immediate) {}
+    explicit begin_immediate(soci::session& s) : fixed_statement(s, Sql::begin_immediate) {}
 };
+template <class Sql>
 struct commit : fixed_statement {
-    explicit commit(soci::session& s) : fixed_statement(s, sqlite_sql::commit) {}
+    explicit commit(soci::session& s) : fixed_statement(s, Sql::commit) {}
 };
+template <class Sql>
 struct rollback : fixed_statement {
-    explicit rollback(soci::session& s) : fixed_statement(s, sqlite_sql::rollback) {}
+    explicit rollback(soci::session& s) : fixed_statement(s, Sql::rollback) {}
 };
+template <class Sql>
 struct ping : fixed_statement {
-    explicit ping(soci::session& s) : fixed_statement(s, sqlite_sql::ping) {}
+    explicit ping(soci::session& s) : fixed_statement(s, Sql::ping) {}
 };
 
 // --- resources -------------------------------------------------------------
 
+template <class Sql>
 struct find_resource {
     std::string id, type;
     resource_row row;
@@ -99,22 +112,34 @@ struct find_resource {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(type, "type"));
         row.bind(st);
-        prepare(st, sqlite_sql::find_resource);
+        prepare(st, Sql::find_resource);
     }
 };
 
-struct resource_seq {
+// (:id, :type) -> seq: resource_seq and lock_resource.
+struct seq_of_resource {
     std::string id, type;
     long long seq = 0;
     soci::statement st;
-    explicit resource_seq(soci::session& s) : st(s) {
+    seq_of_resource(soci::session& s, const char* sql) : st(s) {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(type, "type"));
         st.exchange(soci::into(seq));
-        prepare(st, sqlite_sql::resource_seq);
+        prepare(st, sql);
     }
 };
+template <class Sql>
+struct resource_seq : seq_of_resource {
+    explicit resource_seq(soci::session& s) : seq_of_resource(s, Sql::resource_seq) {}
+};
+// resource_seq, holding the row until the transaction ends where the
+// backend needs that.
+template <class Sql>
+struct lock_resource : seq_of_resource {
+    explicit lock_resource(soci::session& s) : seq_of_resource(s, Sql::lock_resource) {}
+};
 
+template <class Sql>
 struct resource_exists {
     std::string id;
     long long seq = 0;
@@ -122,10 +147,11 @@ struct resource_exists {
     explicit resource_exists(soci::session& s) : st(s) {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::into(seq));
-        prepare(st, sqlite_sql::resource_exists);
+        prepare(st, Sql::resource_exists);
     }
 };
 
+template <class Sql>
 struct list_resources {
     std::string type;
     long long after_seq = 0, limit = 0;
@@ -136,10 +162,11 @@ struct list_resources {
         st.exchange(soci::use(after_seq, "after_seq"));
         st.exchange(soci::use(limit, "limit"));
         row.bind(st);
-        prepare(st, sqlite_sql::list_resources);
+        prepare(st, Sql::list_resources);
     }
 };
 
+template <class Sql>
 struct name_holder {
     std::string type, name, self;
     std::string id;
@@ -149,12 +176,14 @@ struct name_holder {
         st.exchange(soci::use(name, "name"));
         st.exchange(soci::use(self, "self"));
         st.exchange(soci::into(id));
-        prepare(st, sqlite_sql::name_holder);
+        prepare(st, Sql::name_holder);
     }
 };
 
+template <class Sql>
 struct insert_resource {
     resource_row in;
+    long long seq = 0;  // with Sql::shape.writes_report
     soci::statement st;
     explicit insert_resource(soci::session& s) : st(s) {
         st.exchange(soci::use(in.id, "id"));
@@ -162,10 +191,12 @@ struct insert_resource {
         st.exchange(soci::use(in.name, "name"));
         st.exchange(soci::use(in.attributes, "attributes"));
         st.exchange(soci::use(in.created_us, "created_us"));
-        prepare(st, sqlite_sql::insert_resource);
+        if (Sql::shape.writes_report) st.exchange(soci::into(seq));
+        prepare(st, Sql::insert_resource);
     }
 };
 
+template <class Sql>
 struct update_resource {
     resource_row in;
     soci::statement st;
@@ -174,84 +205,123 @@ struct update_resource {
         st.exchange(soci::use(in.resource_type, "type"));
         st.exchange(soci::use(in.name, "name"));
         st.exchange(soci::use(in.attributes, "attributes"));
-        prepare(st, sqlite_sql::update_resource);
+        prepare(st, Sql::update_resource);
     }
 };
 
+template <class Sql>
 struct delete_resource {
     std::string id;
     soci::statement st;
     explicit delete_resource(soci::session& s) : st(s) {
         st.exchange(soci::use(id, "id"));
-        prepare(st, sqlite_sql::delete_resource);
+        prepare(st, Sql::delete_resource);
     }
 };
 
 // --- allocations -----------------------------------------------------------
 
+template <class Sql>
 struct first_ending_after {
-    std::string resource_id, self;
+    std::string resource_id, self;  // self: with Sql::shape.seek_names_self
     long long after = 0;
-    std::string id;
+    std::string id;  // with Sql::shape.seek_names_self
     long long from_us = 0, to_us = 0, seq = 0;
     soci::statement st;
     explicit first_ending_after(soci::session& s) : st(s) {
         st.exchange(soci::use(resource_id, "resource_id"));
         st.exchange(soci::use(after, "after"));
-        st.exchange(soci::use(self, "self"));
-        st.exchange(soci::into(id));
+        if (Sql::shape.seek_names_self) {
+            st.exchange(soci::use(self, "self"));
+            st.exchange(soci::into(id));
+        }
         st.exchange(soci::into(from_us));
         st.exchange(soci::into(to_us));
         st.exchange(soci::into(seq));
-        prepare(st, sqlite_sql::first_ending_after);
+        prepare(st, Sql::first_ending_after);
     }
 };
 
-struct ending_inside {
+// The inputs (:resource_id, :from, :to, :self) naming [a.from_us, a.to_us)
+// of a's resource, a itself excluded.
+struct range_of {
     std::string resource_id, self;
-    long long from = 0, to = 0, limit = 0;
-    std::string id;
-    soci::statement st;
-    explicit ending_inside(soci::session& s) : st(s) {
+    long long from = 0, to = 0;
+
+    void bind(soci::statement& st) {
         st.exchange(soci::use(resource_id, "resource_id"));
         st.exchange(soci::use(from, "from"));
         st.exchange(soci::use(to, "to"));
         st.exchange(soci::use(self, "self"));
-        st.exchange(soci::use(limit, "limit"));
-        st.exchange(soci::into(id));
-        prepare(st, sqlite_sql::ending_inside);
+    }
+    void set(const allocation& a) {
+        resource_id = a.resource_id;
+        self = a.id;
+        from = a.from_us;
+        to = a.to_us;
     }
 };
 
+// (range, :limit) -> id [, total]: the allocations in the way of a range,
+// capped by :limit.
+struct allocations_in_range {
+    range_of range;
+    long long limit = 0;
+    std::string id;
+    const bool carries_total;
+    long long total = 0;  // with carries_total
+    soci::statement st;
+    allocations_in_range(soci::session& s, const char* sql, const statement_shape& shape)
+        : carries_total(shape.rows_carry_total), st(s) {
+        range.bind(st);
+        st.exchange(soci::use(limit, "limit"));
+        st.exchange(soci::into(id));
+        if (carries_total) st.exchange(soci::into(total));
+        prepare(st, sql);
+    }
+};
+template <class Sql>
+struct ending_inside : allocations_in_range {
+    explicit ending_inside(soci::session& s)
+        : allocations_in_range(s, Sql::ending_inside, Sql::shape) {}
+};
+template <class Sql>
+struct overlapping : allocations_in_range {
+    explicit overlapping(soci::session& s)
+        : allocations_in_range(s, Sql::overlapping, Sql::shape) {}
+};
+
+template <class Sql>
 struct count_ending_inside {
-    std::string resource_id, self;
-    long long from = 0, to = 0;
+    range_of range;
     long long count = 0;
     soci::statement st;
     explicit count_ending_inside(soci::session& s) : st(s) {
-        st.exchange(soci::use(resource_id, "resource_id"));
-        st.exchange(soci::use(from, "from"));
-        st.exchange(soci::use(to, "to"));
-        st.exchange(soci::use(self, "self"));
+        range.bind(st);
         st.exchange(soci::into(count));
-        prepare(st, sqlite_sql::count_ending_inside);
+        prepare(st, Sql::count_ending_inside);
     }
 };
 
+template <class Sql>
 struct ending_after {
     std::string resource_id;
     long long now = 0, limit = 0;
     std::string id;
+    static constexpr bool carries_total = Sql::shape.rows_carry_total;
+    long long total = 0;  // with carries_total
     soci::statement st;
     explicit ending_after(soci::session& s) : st(s) {
         st.exchange(soci::use(resource_id, "resource_id"));
         st.exchange(soci::use(now, "now"));
         st.exchange(soci::use(limit, "limit"));
         st.exchange(soci::into(id));
-        prepare(st, sqlite_sql::ending_after);
+        if (carries_total) st.exchange(soci::into(total));
+        prepare(st, Sql::ending_after);
     }
 };
 
+template <class Sql>
 struct count_ending_after {
     std::string resource_id;
     long long now = 0;
@@ -261,10 +331,11 @@ struct count_ending_after {
         st.exchange(soci::use(resource_id, "resource_id"));
         st.exchange(soci::use(now, "now"));
         st.exchange(soci::into(count));
-        prepare(st, sqlite_sql::count_ending_after);
+        prepare(st, Sql::count_ending_after);
     }
 };
 
+template <class Sql>
 struct find_allocation {
     std::string id, resource_id;
     allocation_row row;
@@ -273,10 +344,11 @@ struct find_allocation {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(resource_id, "resource_id"));
         row.bind(st);
-        prepare(st, sqlite_sql::find_allocation);
+        prepare(st, Sql::find_allocation);
     }
 };
 
+template <class Sql>
 struct allocation_key {
     std::string id, resource_id;
     long long from_us = 0, to_us = 0, seq = 0;
@@ -287,10 +359,11 @@ struct allocation_key {
         st.exchange(soci::into(from_us));
         st.exchange(soci::into(to_us));
         st.exchange(soci::into(seq));
-        prepare(st, sqlite_sql::allocation_key);
+        prepare(st, Sql::allocation_key);
     }
 };
 
+template <class Sql>
 struct list_allocations {
     std::string resource_id, type;
     soci::indicator type_ind = soci::i_null;
@@ -308,15 +381,18 @@ struct list_allocations {
         st.exchange(soci::use(type, type_ind, "type"));
         st.exchange(soci::use(limit, "limit"));
         row.bind(st);
-        prepare(st, sqlite_sql::list_allocations);
+        prepare(st, Sql::list_allocations);
     }
 };
 
-// Insert and update share their bindings; update ignores created_us.
+// Insert and update share their bindings; update has no created_us and
+// no results.
 struct write_allocation {
     allocation_row in;
+    long long found = 0, inserted = 0;  // insert's results, with `report`
     soci::statement st;
-    write_allocation(soci::session& s, const char* sql, bool with_created) : st(s) {
+    enum class kind { insert, update };
+    write_allocation(soci::session& s, const char* sql, kind what, bool report) : st(s) {
         st.exchange(soci::use(in.id, "id"));
         st.exchange(soci::use(in.resource_id, "resource_id"));
         st.exchange(soci::use(in.from_us, "from_us"));
@@ -324,7 +400,13 @@ struct write_allocation {
         st.exchange(soci::use(in.allocation_type, "allocation_type"));
         st.exchange(soci::use(in.description, in.description_ind, "description"));
         st.exchange(soci::use(in.dump, in.dump_ind, "dump"));
-        if (with_created) st.exchange(soci::use(in.created_us, "created_us"));
+        if (what == kind::insert) {
+            st.exchange(soci::use(in.created_us, "created_us"));
+            if (report) {
+                st.exchange(soci::into(found));
+                st.exchange(soci::into(inserted));
+            }
+        }
         prepare(st, sql);
     }
     void set(const allocation& a) {
@@ -340,25 +422,41 @@ struct write_allocation {
         in.created_us = a.created_us;
     }
 };
-
+template <class Sql>
 struct insert_allocation : write_allocation {
     explicit insert_allocation(soci::session& s)
-        : write_allocation(s, sqlite_sql::insert_allocation, true) {}
+        : write_allocation(s, Sql::insert_allocation, kind::insert, Sql::shape.writes_report) {}
 };
+template <class Sql>
 struct update_allocation : write_allocation {
     explicit update_allocation(soci::session& s)
-        : write_allocation(s, sqlite_sql::update_allocation, false) {}
+        : write_allocation(s, Sql::update_allocation, kind::update, false) {}
 };
 
+template <class Sql>
 struct delete_allocation {
     std::string id, resource_id;
     soci::statement st;
     explicit delete_allocation(soci::session& s) : st(s) {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(resource_id, "resource_id"));
-        prepare(st, sqlite_sql::delete_allocation);
+        prepare(st, Sql::delete_allocation);
     }
 };
+
+// Runs `q` (its inputs set) and collects its ids; the total is the rows'
+// own count when they carry it, else how many came.
+template <class Query>
+capped_ids fetch_ids(Query& q) {
+    capped_ids found;
+    q.st.execute();
+    while (q.st.fetch()) {
+        found.ids.push_back(q.id);
+        if (q.carries_total) found.total = q.total;
+    }
+    if (!q.carries_total) found.total = static_cast<long long>(found.ids.size());
+    return found;
+}
 
 // One lazily prepared instance of each statement, per connection: a
 // statement is prepared on first use, so a connection opened before
@@ -370,18 +468,55 @@ class cache {
     Q& get(soci::session& s) {
         auto& slot = std::get<std::unique_ptr<Q>>(slots_);
         if (!slot) slot = std::make_unique<Q>(s);
+        last_ = &cache::template slot_of<Q>;
         return *slot;
     }
 
+    // Destroys the statement last handed out (it is prepared again on next
+    // use). For a statement whose execution failed: SOCI 4.0.3's
+    // postgresql backend frees a statement's parameter buffers after a
+    // successful execution or when the statement is destroyed, and loses
+    // them when the next execution allocates new ones after a failure.
+    void forget_last() noexcept {
+        if (last_ != nullptr) (this->*last_)();
+        last_ = nullptr;
+    }
+
   private:
+    template <class Q>
+    void slot_of() noexcept {
+        std::get<std::unique_ptr<Q>>(slots_).reset();
+    }
+
     std::tuple<std::unique_ptr<Query>...> slots_;
+    void (cache::*last_)() noexcept = nullptr;
 };
 
-using statement_cache =
-    cache<begin_immediate, commit, rollback, ping, find_resource, resource_seq, resource_exists,
-          list_resources, name_holder, insert_resource, update_resource, delete_resource,
-          first_ending_after, ending_inside, count_ending_inside, ending_after, count_ending_after,
-          find_allocation, allocation_key, list_allocations, insert_allocation, update_allocation,
-          delete_allocation>;
+// A backend's connection: its session and its statements.
+template <class Cache>
+class connection_base {
+  public:
+    connection_base(const connection_base&) = delete;
+    connection_base& operator=(const connection_base&) = delete;
 
-}  // namespace invsys::sqlite_queries
+    soci::session& session() noexcept { return session_; }
+
+    template <class Query>
+    Query& query() {
+        return statements_.template get<Query>(session_);
+    }
+
+    // Call after a statement failed: destroys the statement last used (see
+    // cache::forget_last).
+    void forget_failed_statement() noexcept { statements_.forget_last(); }
+
+  protected:
+    connection_base(const soci::backend_factory& factory, const std::string& connect_string)
+        : session_(factory, connect_string) {}
+    ~connection_base() = default;
+
+    soci::session session_;  // declared first: the statements die before it
+    Cache statements_;
+};
+
+}  // namespace invsys::queries

@@ -1,0 +1,288 @@
+// What a store does the same on every backend, written once: the reads,
+// the listings with their keyset paging, deletes, the checks they share,
+// migrate() and ping(). A backend derives from it (CRTP), describes itself
+// in one backend_description, and supplies the rest:
+//
+//   R read(op, work)      runs work(Connection&) -> R on a pooled connection,
+//                         failures through rethrow_as_error
+//   void write(op, work)  one write, atomic in the backend's own way
+//                         (default: read)
+//   void transaction(op, work)      several statements in one transaction
+//                                   (default: write)
+//   void migration_transaction(work)  the transaction and lock migrations
+//                                     need (default: transaction)
+//
+// and the writes whose strategy differs (insert and update of resources and
+// allocations: check-then-write under SQLite's write lock, write-then-
+// explain on PostgreSQL).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "storage/common/conflicts.hpp"
+#include "storage/common/failure.hpp"
+#include "storage/common/migrations.hpp"
+#include "storage/common/paging.hpp"
+#include "storage/common/queries.hpp"
+#include "storage/store.hpp"
+#include "time/timestamp.hpp"
+
+namespace invsys {
+
+// A backend as one row: what basic_store needs to know that is not SQL.
+struct backend_description {
+    const char* name;                               // "sqlite", "postgresql"
+    const std::vector<migration>& (*migrations)();  // its schema files
+    failure_classifier classify;                    // its exceptions, classified
+};
+
+template <class Backend, class Connection, class Sql>
+class basic_store : public store {
+  public:
+    void migrate() override {
+        std::vector<int> applied;
+        self().migration_transaction([&](Connection& c) {
+            applied = apply_pending_migrations(c.session(), description_.migrations(),
+                                               Sql::create_version_table, now_micros());
+        });
+        log_applied_migrations(applied);
+    }
+
+    void ping() override {
+        try {
+            self().read("ping", [](Connection& c) {
+                query<queries::ping>(c).run();
+                return 0;
+            });
+        } catch (const error& e) {
+            if (e.code() == error_code::unavailable) throw;
+            throw database_unavailable();
+        }
+    }
+
+    std::string backend() const override { return description_.name; }
+
+    // --- resources -----------------------------------------------------------
+
+    std::optional<resource> find_resource(std::string_view type, std::string_view id) override {
+        return self().read("find resource", [&](Connection& c) -> std::optional<resource> {
+            auto& f = query<queries::find_resource>(c);
+            f.id = id;
+            f.type = type;
+            f.st.execute(true);
+            if (!f.st.got_data()) return std::nullopt;
+            return f.row.value();
+        });
+    }
+
+    std::vector<resource> list_resources(std::string_view type,
+                                         const std::optional<std::string>& after,
+                                         std::size_t limit) override {
+        return self().read("list resources", [&](Connection& c) {
+            long long after_seq = before_first_resource;
+            if (after) {
+                auto seq = resource_seq(c, type, *after);
+                if (!seq) throw unknown_resource_cursor();
+                after_seq = *seq;
+            }
+            std::vector<resource> page;
+            if (limit == 0) return page;
+            auto& l = query<queries::list_resources>(c);
+            l.type = type;
+            l.after_seq = after_seq;
+            l.limit = sql_limit(limit);
+            l.st.execute();
+            while (l.st.fetch()) page.push_back(l.row.value());
+            return page;
+        });
+    }
+
+    void delete_resource(std::string_view type, std::string_view id, bool force,
+                         std::int64_t now) override {
+        self().transaction("delete resource", [&](Connection& c) {
+            // lock_resource holds the row until COMMIT where the backend's
+            // writers do not queue on a lock of their own (PostgreSQL: an
+            // allocation insert, whose foreign key check needs a key-share
+            // lock on it, cannot slip in between the check and the delete).
+            auto& lock = query<queries::lock_resource>(c);
+            lock.id = id;
+            lock.type = type;
+            lock.st.execute(true);
+            if (!lock.st.got_data()) throw resource_not_found();
+            if (!force) refuse_current_allocations(c, id, now);
+            auto& del = query<queries::delete_resource>(c);
+            del.id = id;
+            del.st.execute(true);
+        });
+    }
+
+    // --- allocations ---------------------------------------------------------
+
+    std::optional<allocation> find_allocation(std::string_view resource_id,
+                                              std::string_view id) override {
+        return self().read("find allocation", [&](Connection& c) -> std::optional<allocation> {
+            auto& f = query<queries::find_allocation>(c);
+            f.id = id;
+            f.resource_id = resource_id;
+            f.st.execute(true);
+            if (!f.st.got_data()) return std::nullopt;
+            return f.row.value();
+        });
+    }
+
+    std::vector<allocation> list_allocations(std::string_view resource_id,
+                                             const allocation_filter& filter,
+                                             const std::optional<std::string>& after,
+                                             std::size_t limit) override {
+        return self().read("list allocations", [&](Connection& c) {
+            allocation_key start = before_first_allocation;
+            if (after) {
+                auto key = key_of(c, resource_id, *after);
+                if (!key) throw unknown_allocation_cursor();
+                start = *key;
+            }
+            std::vector<allocation> page;
+            if (limit == 0) return page;
+
+            const interval window = filter.window.value_or(interval{open_start, open_end});
+            if (window.from != open_start) {
+                // Skip what ends before the window with one seek instead of
+                // filtering it row by row: the first allocation ending after
+                // window.from is the first one of the listing order that can
+                // overlap the window (allocations do not overlap, so end
+                // order is start order).
+                auto& seek = query<queries::first_ending_after>(c);
+                seek.resource_id = resource_id;
+                seek.after = window.from;
+                seek.self.clear();
+                seek.st.execute(true);
+                if (!seek.st.got_data()) return page;
+                start = std::max(start, allocation_key{seek.from_us, seek.to_us, seek.seq - 1});
+            }
+
+            auto& l = query<queries::list_allocations>(c);
+            l.resource_id = resource_id;
+            std::tie(l.after_from, l.after_to, l.after_seq) = start;
+            l.window_from = window.from;
+            l.window_to = window.to;
+            l.type_ind = filter.allocation_type ? soci::i_ok : soci::i_null;
+            l.type = filter.allocation_type.value_or(std::string());
+            l.limit = sql_limit(limit);
+            l.st.execute();
+            while (l.st.fetch()) page.push_back(l.row.value());
+            return page;
+        });
+    }
+
+    void delete_allocation(std::string_view resource_id, std::string_view id) override {
+        self().write("delete allocation", [&](Connection& c) {
+            auto& del = query<queries::delete_allocation>(c);
+            del.id = id;
+            del.resource_id = resource_id;
+            del.st.execute(true);
+            if (del.st.get_affected_rows() == 0) throw allocation_not_found();
+        });
+    }
+
+    // --- how work runs: the defaults (see above) -------------------------------
+
+    template <class Work>
+    void write(std::string_view operation, Work&& work) {
+        self().read(operation, std::forward<Work>(work));
+    }
+
+    template <class Work>
+    void transaction(std::string_view operation, Work&& work) {
+        self().write(operation, std::forward<Work>(work));
+    }
+
+    template <class Work>
+    void migration_transaction(Work&& work) {
+        self().transaction("migrate", std::forward<Work>(work));
+    }
+
+  protected:
+    basic_store(const store_options& options, const backend_description& description)
+        : options_(options), description_(description) {}
+
+    template <template <class> class Query>
+    static Query<Sql>& query(Connection& c) {
+        return c.template query<Query<Sql>>();
+    }
+
+    std::chrono::steady_clock::time_point deadline() const {
+        return std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(options_.busy_timeout_ms);
+    }
+
+    // Rethrows the exception in flight as error (see common/failure.hpp).
+    [[noreturn]] void rethrow_as_error(std::string_view operation) const {
+        invsys::rethrow_as_error(operation, description_.classify);
+    }
+
+    static std::optional<long long> resource_seq(Connection& c, std::string_view type,
+                                                 std::string_view id) {
+        auto& s = query<queries::resource_seq>(c);
+        s.id = id;
+        s.type = type;
+        s.st.execute(true);
+        if (!s.st.got_data()) return std::nullopt;
+        return s.seq;
+    }
+
+    static std::optional<allocation_key> key_of(Connection& c, std::string_view resource_id,
+                                                std::string_view id) {
+        auto& k = query<queries::allocation_key>(c);
+        k.id = id;
+        k.resource_id = resource_id;
+        k.st.execute(true);
+        if (!k.st.got_data()) return std::nullopt;
+        return allocation_key{k.from_us, k.to_us, k.seq};
+    }
+
+    // The resource other than r.id that holds r's name, if any.
+    static std::optional<std::string> name_holder(Connection& c, const resource& r) {
+        auto& h = query<queries::name_holder>(c);
+        h.type = r.resource_type;
+        h.name = r.name;
+        h.self = r.id;
+        h.st.execute(true);
+        if (!h.st.got_data()) return std::nullopt;
+        return h.id;
+    }
+
+    // "resource has N current or future allocation(s)": those ending after `now`.
+    static void refuse_current_allocations(Connection& c, std::string_view resource_id,
+                                           std::int64_t now) {
+        auto& current = query<queries::ending_after>(c);
+        current.resource_id = resource_id;
+        current.now = now;
+        current.limit = sql_limit(max_conflict_ids);
+        capped_ids found = queries::fetch_ids(current);
+        if (found.ids.empty()) return;
+        if constexpr (!Sql::shape.rows_carry_total) {
+            if (found.ids.size() == max_conflict_ids) {
+                auto& count = query<queries::count_ending_after>(c);
+                count.resource_id = resource_id;
+                count.now = now;
+                count.st.execute(true);
+                found.total = count.count;
+            }
+        }
+        throw current_allocations_conflict(std::move(found));
+    }
+
+    const store_options options_;
+    const backend_description& description_;
+
+  private:
+    Backend& self() { return static_cast<Backend&>(*this); }
+};
+
+}  // namespace invsys

@@ -1,0 +1,65 @@
+#include "storage/common/failure.hpp"
+
+#include <exception>
+#include <invsys/log.hpp>
+#include <new>
+#include <string>
+
+namespace invsys {
+namespace {
+
+std::string what_is_in_flight() {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        // Includes soci_error raised by SOCI itself (bad binding, null
+        // without indicator): bugs, not bad input.
+        return e.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+void log_failure(std::string_view operation, const std::string& what) {
+    std::string line = "storage: ";
+    line.append(operation).append(": ").append(what);
+    log_error(line);
+}
+
+}  // namespace
+
+error database_unavailable() { return error(error_code::unavailable, "database unavailable"); }
+
+error database_busy() { return error(error_code::unavailable, "database is busy"); }
+
+void rethrow_as_error(std::string_view operation, failure_classifier classify) {
+    try {
+        throw;
+    } catch (const error&) {
+        throw;
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (...) {
+        switch (classify()) {
+            case storage_failure::busy:
+            case storage_failure::retryable:
+                throw database_busy();
+            case storage_failure::unavailable:
+                log_failure(operation, what_is_in_flight());
+                throw database_unavailable();
+            case storage_failure::unique_violation:
+                throw error(error_code::conflict,
+                            "a resource of this type with this name exists already");
+            case storage_failure::exclusion_violation:
+                throw error(error_code::conflict, "allocation overlaps an existing allocation");
+            case storage_failure::foreign_key_violation:
+            case storage_failure::other:
+                break;
+        }
+        log_failure(operation, what_is_in_flight());
+        // The detail reaches clients: it names no table, statement or path.
+        throw error(error_code::internal, "database error");
+    }
+}
+
+}  // namespace invsys

@@ -1,0 +1,61 @@
+// The statements both backends run with the same text, and the column
+// lists. A backend's SQL (sqlite/sql.hpp, postgresql/sql.hpp) is a struct
+// deriving from common_sql that adds its own statements and says how they
+// are shaped (see common/queries.hpp). Parameters are named (:name).
+#pragma once
+
+#define INVSYS_RESOURCE_COLUMNS "id, resource_type, name, attributes, created_us"
+#define INVSYS_ALLOCATION_COLUMNS \
+    "id, resource_id, from_us, to_us, allocation_type, description, dump, created_us"
+
+namespace invsys {
+
+// How a backend's statements are shaped, where the backends differ (see
+// common/queries.hpp).
+struct statement_shape {
+    bool rows_carry_total;  // ending_after and overlapping: each id with the full count
+    bool seek_names_self;   // first_ending_after: excludes :self, returns the id
+    bool writes_report;     // insert_resource returns seq; insert_allocation (found, inserted)
+};
+
+struct common_sql {
+    static constexpr const char* ping = "SELECT 1";
+
+    // --- resources -----------------------------------------------------------
+
+    static constexpr const char* find_resource =
+        "SELECT " INVSYS_RESOURCE_COLUMNS
+        " FROM resources WHERE id = :id AND resource_type = :type";
+
+    // The keyset position of a resource of one type (also: does it exist).
+    static constexpr const char* resource_seq =
+        "SELECT seq FROM resources WHERE id = :id AND resource_type = :type";
+
+    // seq > 0 for every row, so :after_seq = 0 starts at the beginning.
+    static constexpr const char* list_resources = "SELECT " INVSYS_RESOURCE_COLUMNS
+                                                  " FROM resources WHERE resource_type = :type AND "
+                                                  "seq > :after_seq ORDER BY seq LIMIT :limit";
+
+    // Who else holds a name; :self is the resource being written.
+    static constexpr const char* name_holder =
+        "SELECT id FROM resources WHERE resource_type = :type AND name = :name AND id <> :self";
+
+    // Allocations go with it: ON DELETE CASCADE (on SQLite, foreign_keys=ON
+    // on every connection).
+    static constexpr const char* delete_resource = "DELETE FROM resources WHERE id = :id";
+
+    // --- allocations -----------------------------------------------------------
+
+    static constexpr const char* find_allocation =
+        "SELECT " INVSYS_ALLOCATION_COLUMNS
+        " FROM allocations WHERE id = :id AND resource_id = :resource_id";
+
+    // The keyset position of an allocation of one resource (also: does it exist).
+    static constexpr const char* allocation_key =
+        "SELECT from_us, to_us, seq FROM allocations WHERE id = :id AND resource_id = :resource_id";
+
+    static constexpr const char* delete_allocation =
+        "DELETE FROM allocations WHERE id = :id AND resource_id = :resource_id";
+};
+
+}  // namespace invsys

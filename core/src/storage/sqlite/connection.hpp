@@ -1,0 +1,64 @@
+// One SQLite connection of the store, set up for durability and waiting
+// (WAL, synchronous=FULL, foreign keys, busy timeout), with its prepared
+// statements. Used by one thread at a time (the pool hands it out).
+#pragma once
+
+#include <string>
+
+#include "storage/common/failure.hpp"
+#include "storage/common/queries.hpp"
+#include "storage/sqlite/sql.hpp"
+
+namespace sqlite_api {
+struct sqlite3;
+}
+
+namespace invsys {
+
+namespace sqlite_statements {
+namespace q = queries;
+using S = sqlite_sql;
+using cache =
+    q::cache<q::begin_immediate<S>, q::commit<S>, q::rollback<S>, q::ping<S>, q::find_resource<S>,
+             q::resource_seq<S>, q::lock_resource<S>, q::resource_exists<S>, q::list_resources<S>,
+             q::name_holder<S>, q::insert_resource<S>, q::update_resource<S>, q::delete_resource<S>,
+             q::first_ending_after<S>, q::ending_inside<S>, q::count_ending_inside<S>,
+             q::ending_after<S>, q::count_ending_after<S>, q::find_allocation<S>,
+             q::allocation_key<S>, q::list_allocations<S>, q::insert_allocation<S>,
+             q::update_allocation<S>, q::delete_allocation<S>>;
+}  // namespace sqlite_statements
+
+class sqlite_connection : public queries::connection_base<sqlite_statements::cache> {
+  public:
+    // Opens `path` (created when missing) and sets every connection pragma.
+    // Throws std::runtime_error (soci_error included) when it cannot, or when
+    // a pragma does not hold afterwards.
+    sqlite_connection(const std::string& path, unsigned busy_timeout_ms);
+
+    // Resets every statement still positioned on a row. SOCI leaves a
+    // statement that returned a row unreset until its next execute, and an
+    // unreset statement keeps its read transaction open: it pins a WAL
+    // snapshot (the checkpoint cannot pass it) and makes a later
+    // BEGIN IMMEDIATE on that stale snapshot fail at once with SQLITE_BUSY.
+    void finish_statements() noexcept;
+
+    // True while a transaction is open (BEGIN without COMMIT/ROLLBACK).
+    bool in_transaction() const noexcept;
+
+    // For the pool: finishes the statements; false when a transaction is
+    // still open (never expected: a writer that failed to roll back).
+    bool reusable() noexcept;
+
+  private:
+    std::string switch_to_wal(unsigned busy_timeout_ms);
+
+    sqlite_api::sqlite3* db_ = nullptr;
+};
+
+// What a failed SQLite call means to the store (see common/failure.hpp):
+// busy for SQLITE_BUSY and SQLITE_LOCKED, unique_violation for the
+// UNIQUE(resource_type, name) index, other for anything else. Call only
+// from inside a catch block.
+storage_failure classify_sqlite_failure() noexcept;
+
+}  // namespace invsys

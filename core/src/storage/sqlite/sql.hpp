@@ -1,0 +1,95 @@
+// The SQL the SQLite store runs on every request, beyond common_sql's, in
+// one place so that the tests can check the query plans of exactly these
+// statements. SQLite gives a name used twice one binding.
+#pragma once
+
+#include "storage/common/sql.hpp"
+
+namespace invsys {
+
+struct sqlite_sql : common_sql {
+    // rows_carry_total, seek_names_self, writes_report (see statement_shape)
+    static constexpr statement_shape shape{false, true, false};
+
+    // SOCI's begin() sends a deferred BEGIN, which fails at the first
+    // write without waiting when it meets another writer.
+    static constexpr const char* begin_immediate = "BEGIN IMMEDIATE";
+    static constexpr const char* commit = "COMMIT";
+    static constexpr const char* rollback = "ROLLBACK";
+
+    // --- resources -----------------------------------------------------------
+
+    // Writes are serialised by the write lock: a plain read holds enough.
+    static constexpr const char* lock_resource = resource_seq;
+
+    static constexpr const char* resource_exists = "SELECT seq FROM resources WHERE id = :id";
+
+    static constexpr const char* insert_resource =
+        "INSERT INTO resources (" INVSYS_RESOURCE_COLUMNS
+        ") VALUES (:id, :type, :name, :attributes, :created_us)";
+
+    static constexpr const char* update_resource =
+        "UPDATE resources SET name = :name, attributes = :attributes"
+        " WHERE id = :id AND resource_type = :type";
+
+    // --- allocations -----------------------------------------------------------
+
+    // The overlap seek. The allocations of one resource never overlap, so
+    // ordered by to_us they are also ordered by from_us: the first one
+    // ending after :after is the only one that can overlap an interval
+    // starting at :after. One seek in allocations_by_end. :self excludes
+    // the allocation being rewritten (a fresh id on insert).
+    static constexpr const char* first_ending_after =
+        "SELECT id, from_us, to_us, seq FROM allocations"
+        " WHERE resource_id = :resource_id AND to_us > :after AND id <> :self"
+        " ORDER BY to_us LIMIT 1";
+
+    // Allocations ending strictly inside (:from, :to): each overlaps [from, to).
+    // Run only once a conflict is known, to list the ids (capped by :limit).
+    static constexpr const char* ending_inside =
+        "SELECT id FROM allocations"
+        " WHERE resource_id = :resource_id AND to_us > :from AND to_us < :to AND id <> :self"
+        " ORDER BY to_us LIMIT :limit";
+
+    static constexpr const char* count_ending_inside =
+        "SELECT count(*) FROM allocations"
+        " WHERE resource_id = :resource_id AND to_us > :from AND to_us < :to AND id <> :self";
+
+    // Current and future allocations (those ending after :now), for delete.
+    static constexpr const char* ending_after =
+        "SELECT id FROM allocations WHERE resource_id = :resource_id AND to_us > :now"
+        " ORDER BY to_us LIMIT :limit";
+
+    static constexpr const char* count_ending_after =
+        "SELECT count(*) FROM allocations WHERE resource_id = :resource_id AND to_us > :now";
+
+    // Ordered by (from_us, to_us, seq) through allocations_by_start, starting
+    // after the key (:after_from, :after_to, :after_seq). The window test is
+    // from_us < :window_to AND to_us > :window_from; with no window the open
+    // ends make both true for every row. :type NULL keeps every type.
+    static constexpr const char* list_allocations =
+        "SELECT " INVSYS_ALLOCATION_COLUMNS
+        " FROM allocations WHERE resource_id = :resource_id"
+        " AND (from_us, to_us, seq) > (:after_from, :after_to, :after_seq)"
+        " AND from_us < :window_to AND to_us > :window_from"
+        " AND (:type IS NULL OR allocation_type = :type)"
+        " ORDER BY from_us, to_us, seq LIMIT :limit";
+
+    static constexpr const char* insert_allocation =
+        "INSERT INTO allocations (" INVSYS_ALLOCATION_COLUMNS
+        ") VALUES (:id, :resource_id, :from_us, :to_us, :allocation_type, :description, :dump,"
+        " :created_us)";
+
+    static constexpr const char* update_allocation =
+        "UPDATE allocations SET from_us = :from_us, to_us = :to_us,"
+        " allocation_type = :allocation_type, description = :description, dump = :dump"
+        " WHERE id = :id AND resource_id = :resource_id";
+
+    // --- migrations (common/migrations.hpp) ----------------------------------
+
+    static constexpr const char* create_version_table =
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, applied_us INTEGER NOT NULL)";
+};
+
+}  // namespace invsys
