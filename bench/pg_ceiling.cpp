@@ -131,22 +131,31 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) die("missing value after " + arg);
             return argv[++i];
         };
-        if (arg == "--url") url = next();
-        else if (arg == "--schema") schema_name = next();
-        else if (arg == "--schema-dir") schema_dir = next();
-        else if (arg == "--seconds") seconds = std::atof(next().c_str());
-        else if (arg == "--max-count") max_count = std::atoll(next().c_str());
-        else if (arg == "--resources") resource_count = std::atoi(next().c_str());
-        else die("unknown argument " + arg);
+        if (arg == "--url")
+            url = next();
+        else if (arg == "--schema")
+            schema_name = next();
+        else if (arg == "--schema-dir")
+            schema_dir = next();
+        else if (arg == "--seconds")
+            seconds = std::atof(next().c_str());
+        else if (arg == "--max-count")
+            max_count = std::atoll(next().c_str());
+        else if (arg == "--resources")
+            resource_count = std::atoi(next().c_str());
+        else
+            die("unknown argument " + arg);
     }
     if (url.empty() || schema_name.empty() || schema_dir.empty())
-        die("usage: pg_ceiling --url URL --schema NAME --schema-dir DIR [--seconds S] [--max-count N] [--resources R]");
+        die("usage: pg_ceiling --url URL --schema NAME --schema-dir DIR [--seconds S] [--max-count "
+            "N] [--resources R]");
     if (!valid_identifier(schema_name)) die("--schema: lower-case letters, digits and _ only");
     if (!(seconds > 0) || max_count < 1 || resource_count < 1)
         die("bad --seconds/--max-count/--resources");
 
     conn = PQconnectdb(url.c_str());
-    if (PQstatus(conn) != CONNECTION_OK) die(std::string("cannot connect: ") + PQerrorMessage(conn));
+    if (PQstatus(conn) != CONNECTION_OK)
+        die(std::string("cannot connect: ") + PQerrorMessage(conn));
     run("SET client_min_messages = warning");
     run("SET synchronous_commit = on");
     if (value("SHOW synchronous_commit") != "on") die("synchronous_commit=on did not hold");
@@ -170,10 +179,11 @@ int main(int argc, char** argv) {
         const std::string name = "ceiling-car-" + std::to_string(r);
         const std::string created = std::to_string(now_us());
         const char* params[] = {resources.back().c_str(), name.c_str(), created.c_str()};
-        PGresult* res = PQexecParams(conn,
-            "INSERT INTO resources (id, resource_type, name, attributes, created_us)"
-            " VALUES ($1, 'Car', $2, '{\"seats\":5}', CAST($3 AS bigint))",
-            3, nullptr, params, nullptr, nullptr, 0);
+        PGresult* res =
+            PQexecParams(conn,
+                         "INSERT INTO resources (id, resource_type, name, attributes, created_us)"
+                         " VALUES ($1, 'Car', $2, '{\"seats\":5}', CAST($3 AS bigint))",
+                         3, nullptr, params, nullptr, nullptr, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             std::string message = PQresultErrorMessage(res);
             PQclear(res);
@@ -213,9 +223,8 @@ int main(int argc, char** argv) {
         const std::string from_text = std::to_string(from), to_text = std::to_string(to),
                           created = std::to_string(now_us());
         const char* params[] = {resource.c_str(), id.c_str(), from_text.c_str(), to_text.c_str(),
-                                "booking", "bench", nullptr, created.c_str()};
-        PGresult* res =
-            PQexecPrepared(conn, "insert_allocation", 8, params, nullptr, nullptr, 0);
+                                "booking",        "bench",    nullptr,           created.c_str()};
+        PGresult* res = PQexecPrepared(conn, "insert_allocation", 8, params, nullptr, nullptr, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
             std::string message = PQresultErrorMessage(res);
             PQclear(res);
@@ -245,7 +254,8 @@ int main(int argc, char** argv) {
     double sum = 0;
     for (double l : latencies) sum += l;
     std::printf(
-        "BENCH_JSON {\"requests\":%lld,\"duration_s\":%.3f,\"rps\":%.1f,\"ok\":%lld,\"non2xx\":%lld,"
+        "BENCH_JSON "
+        "{\"requests\":%lld,\"duration_s\":%.3f,\"rps\":%.1f,\"ok\":%lld,\"non2xx\":%lld,"
         "\"samples\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,"
         "\"mean_us\":%.1f}\n",
         n, elapsed, n / elapsed, n - conflicts, conflicts, latencies.size(), pct(0.50), pct(0.90),

@@ -26,6 +26,7 @@
 // Latency: steady_clock around each whole transaction.
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -35,7 +36,6 @@
 #include <cstring>
 #include <random>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "schema_files.hpp"
@@ -119,16 +119,24 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) die("missing value after " + arg);
             return argv[++i];
         };
-        if (arg == "--db") path = value();
-        else if (arg == "--schema-dir") schema_dir = value();
-        else if (arg == "--seconds") seconds = std::atof(value().c_str());
-        else if (arg == "--max-count") max_count = std::atoll(value().c_str());
-        else if (arg == "--resources") resource_count = std::atoi(value().c_str());
-        else die("unknown argument " + arg);
+        if (arg == "--db")
+            path = value();
+        else if (arg == "--schema-dir")
+            schema_dir = value();
+        else if (arg == "--seconds")
+            seconds = std::atof(value().c_str());
+        else if (arg == "--max-count")
+            max_count = std::atoll(value().c_str());
+        else if (arg == "--resources")
+            resource_count = std::atoi(value().c_str());
+        else
+            die("unknown argument " + arg);
     }
     if (path.empty() || schema_dir.empty())
-        die("usage: sqlite_ceiling --db PATH --schema-dir DIR [--seconds S] [--max-count N] [--resources R]");
-    if (!(seconds > 0) || max_count < 1 || resource_count < 1) die("bad --seconds/--max-count/--resources");
+        die("usage: sqlite_ceiling --db PATH --schema-dir DIR [--seconds S] [--max-count N] "
+            "[--resources R]");
+    if (!(seconds > 0) || max_count < 1 || resource_count < 1)
+        die("bad --seconds/--max-count/--resources");
     struct stat existing;
     if (stat(path.c_str(), &existing) == 0) die(path + " exists already: give a fresh path");
 
@@ -138,7 +146,8 @@ int main(int argc, char** argv) {
         die("cannot open " + path);
     }
     sqlite3_busy_timeout(db, 5000);
-    if (pragma_value(db, "PRAGMA journal_mode = WAL") != "wal") die("journal_mode=WAL did not hold");
+    if (pragma_value(db, "PRAGMA journal_mode = WAL") != "wal")
+        die("journal_mode=WAL did not hold");
     exec(db, "PRAGMA synchronous = FULL");
     if (pragma_value(db, "PRAGMA synchronous") != "2") die("synchronous=FULL did not hold");
     exec(db, "PRAGMA foreign_keys = ON");
@@ -154,9 +163,10 @@ int main(int argc, char** argv) {
     for (const std::string& sql : schema) exec(db, sql.c_str());
     std::vector<std::string> resources;
     {
-        sqlite3_stmt* ins = prepare(db,
-            "INSERT INTO resources (id, resource_type, name, attributes, created_us)"
-            " VALUES (?, 'Car', ?, '{\"seats\":5}', ?)");
+        sqlite3_stmt* ins =
+            prepare(db,
+                    "INSERT INTO resources (id, resource_type, name, attributes, created_us)"
+                    " VALUES (?, 'Car', ?, '{\"seats\":5}', ?)");
         for (int r = 0; r < resource_count; ++r) {
             resources.push_back(new_uuid(rng));
             const std::string name = "ceiling-car-" + std::to_string(r);
@@ -174,10 +184,11 @@ int main(int argc, char** argv) {
     sqlite3_stmt* commit = prepare(db, "COMMIT");
     sqlite3_stmt* exists = prepare(db, "SELECT seq FROM resources WHERE id = ?");
     sqlite3_stmt* seek = prepare(db,
-        "SELECT id, from_us, to_us, seq FROM allocations"
-        " WHERE resource_id = ? AND to_us > ? AND id <> ?"
-        " ORDER BY to_us LIMIT 1");
-    sqlite3_stmt* insert = prepare(db,
+                                 "SELECT id, from_us, to_us, seq FROM allocations"
+                                 " WHERE resource_id = ? AND to_us > ? AND id <> ?"
+                                 " ORDER BY to_us LIMIT 1");
+    sqlite3_stmt* insert = prepare(
+        db,
         "INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type, description,"
         " dump, created_us) VALUES (?, ?, ?, ?, 'booking', 'bench', NULL, ?)");
 
@@ -242,7 +253,8 @@ int main(int argc, char** argv) {
     double sum = 0;
     for (double l : latencies) sum += l;
     std::printf(
-        "BENCH_JSON {\"requests\":%lld,\"duration_s\":%.3f,\"rps\":%.1f,\"ok\":%lld,\"non2xx\":%lld,"
+        "BENCH_JSON "
+        "{\"requests\":%lld,\"duration_s\":%.3f,\"rps\":%.1f,\"ok\":%lld,\"non2xx\":%lld,"
         "\"samples\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,"
         "\"mean_us\":%.1f}\n",
         n, elapsed, n / elapsed, n - conflicts, conflicts, latencies.size(), pct(0.50), pct(0.90),

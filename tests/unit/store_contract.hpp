@@ -341,8 +341,8 @@ INVSYS_STORE_CONTRACT_CASE(
     s.db->insert_resource(car);
     for (int i = 0; i < 103; ++i)
         s.db->insert_allocation(make_allocation(car.id, i * 10, i * 10 + 5));
-    const error e = error_from(
-        [&] { s.db->insert_allocation(make_allocation(car.id, open_start, open_end)); });
+    const error e =
+        error_from([&] { s.db->insert_allocation(make_allocation(car.id, open_start, open_end)); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts.size() == 100);
     CHECK(std::string(e.what()) == "allocation overlaps 103 existing allocations");
@@ -351,8 +351,8 @@ INVSYS_STORE_CONTRACT_CASE(
 INVSYS_STORE_CONTRACT_CASE("an allocation on an unknown resource is not found",
                            "[store][allocations]") {
     TestType s;
-    const error e = error_from(
-        [&] { s.db->insert_allocation(make_allocation("no-such-resource", 0, 10)); });
+    const error e =
+        error_from([&] { s.db->insert_allocation(make_allocation("no-such-resource", 0, 10)); });
     CHECK(e.code() == error_code::not_found);
 }
 
@@ -552,8 +552,7 @@ INVSYS_STORE_CONTRACT_CASE("an after cursor that is not an allocation of this re
 
     for (const std::string& after : {std::string("no-such-id"), elsewhere.id, c.car.id}) {
         CAPTURE(after);
-        const error e =
-            error_from([&] { c.s.db->list_allocations(c.car.id, {}, after, 10); });
+        const error e = error_from([&] { c.s.db->list_allocations(c.car.id, {}, after, 10); });
         CHECK(e.code() == error_code::invalid);
         REQUIRE(e.errors.size() == 1);
         CHECK(e.errors[0].field == "after");
@@ -588,8 +587,7 @@ INVSYS_STORE_CONTRACT_CASE("a resource with current or future allocations is del
     s.db->insert_allocation(a);
 
     if (r.refused && !force) {
-        const error e =
-            error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
+        const error e = error_from([&] { s.db->delete_resource("Car", car.id, false, now); });
         CHECK(e.code() == error_code::conflict);
         CHECK(e.conflicts == std::vector<std::string>{a.id});
         CHECK(std::string(e.what()) == "resource has 1 current or future allocation");

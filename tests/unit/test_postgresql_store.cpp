@@ -399,9 +399,8 @@ TEST_CASE("a migration on a new database creates btree_gist and the schema",
         const resource car = make_resource("Car", "Car1");
         db->insert_resource(car);
         db->insert_allocation(make_allocation(car.id, 0, 10));
-        CHECK(error_from([&] {
-                  db->insert_allocation(make_allocation(car.id, 5, 15));
-              }).code() == error_code::conflict);
+        CHECK(error_from([&] { db->insert_allocation(make_allocation(car.id, 5, 15)); }).code() ==
+              error_code::conflict);
     }
     raw_connection(server).exec("DROP DATABASE " + database + " WITH (FORCE)");
 }
@@ -507,8 +506,7 @@ TEST_CASE("a conflict names rows that other programs wrote", "[.postgresql][stor
     s.db->insert_resource(car);
     s.raw()->exec(std::string(allocation_columns) +
                   allocation_values("written-by-hand", car.id, 100, open_end));
-    const error e =
-        error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 101)); });
+    const error e = error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 101)); });
     CHECK(e.code() == error_code::conflict);
     CHECK(e.conflicts == std::vector<std::string>{"written-by-hand"});
     CHECK(std::string(e.what()) == "allocation overlaps 1 existing allocation");
@@ -709,8 +707,7 @@ TEST_CASE("a row lock held by another program past the busy timeout gives unavai
     auto other = s.raw();
     other->exec("BEGIN");
     other->exec("SELECT * FROM resources WHERE id = '" + car.id + "' FOR UPDATE");
-    const error e =
-        error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 10)); });
+    const error e = error_from([&] { s.db->insert_allocation(make_allocation(car.id, 0, 10)); });
     CHECK(e.code() == error_code::unavailable);
     CHECK(retry_after_of(e) == "1");
     CHECK(std::string(e.what()) == "database is busy");

@@ -23,8 +23,8 @@
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sql.hpp"
 #include "storage/sqlite/store.hpp"
-#include "storage/store.hpp"
 #include "storage/sqlite/write_lock.hpp"
+#include "storage/store.hpp"
 #include "store_test_support.hpp"
 
 using namespace invsys;
@@ -232,8 +232,7 @@ TEST_CASE("another program holding a write transaction past the busy timeout giv
 
     raw_connection other(s.path);
     other.exec("BEGIN IMMEDIATE");
-    const error e =
-        error_from([&] { s.db->insert_resource(make_resource("Car", "Car2")); });
+    const error e = error_from([&] { s.db->insert_resource(make_resource("Car", "Car2")); });
     CHECK(e.code() == error_code::unavailable);
     CHECK(retry_after_of(e) == "1");
     CHECK(std::string(e.what()) == "database is busy");

@@ -11,15 +11,15 @@
 // "after"), unavailable (database busy or unreachable).
 #pragma once
 
-#include "interval/interval.hpp"
-#include "model.hpp"
-
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "interval/interval.hpp"
+#include "model.hpp"
 
 namespace invsys {
 
@@ -34,7 +34,7 @@ struct allocation_filter {
 };
 
 class store {
-public:
+  public:
     virtual ~store() = default;
 
     // Opens `url`: `sqlite:<path>`, or PostgreSQL as a libpq URI
