@@ -40,10 +40,28 @@ std::string lower_id(std::string_view segment) {
     return id;
 }
 
-// Fills `out` when `segments` fit `pattern`; returns how many segments
+// One pattern of the table, split once: matching runs on every request.
+struct compiled_pattern {
+    const route_row* first_row;
+    std::vector<std::string_view> segments;
+};
+
+const std::vector<compiled_pattern>& compiled_patterns() {
+    static const std::vector<compiled_pattern> patterns = [] {
+        std::vector<compiled_pattern> out;
+        for (const route_row& row : route_table()) {
+            if (!out.empty() && out.back().first_row->pattern == row.pattern) continue;
+            out.push_back({&row, pattern_segments(row.pattern)});
+        }
+        return out;
+    }();
+    return patterns;
+}
+
+// Fills `out` when `segments` fit `wanted`; returns how many segments
 // matched literally (the more, the better the fit), or -1.
-int fit(std::string_view pattern, const std::vector<std::string_view>& segments, route& out) {
-    const auto wanted = pattern_segments(pattern);
+int fit(const std::vector<std::string_view>& wanted, const std::vector<std::string_view>& segments,
+        route& out) {
     if (wanted.size() != segments.size()) return -1;
     route candidate;
     int literals = 0;
@@ -80,16 +98,13 @@ route match_route(std::string_view path) {
 
     route best;
     int best_literals = -1;
-    std::string_view last_pattern;
-    for (const route_row& row : route_table()) {
-        if (row.pattern == last_pattern) continue;  // one try per pattern
-        last_pattern = row.pattern;
+    for (const compiled_pattern& pattern : compiled_patterns()) {
         route candidate;
-        const int literals = fit(row.pattern, segments, candidate);
+        const int literals = fit(pattern.segments, segments, candidate);
         if (literals > best_literals) {
             best_literals = literals;
             best = std::move(candidate);
-            best.row = &row;
+            best.row = pattern.first_row;
         }
     }
     if (best.row == nullptr) no_such_path();

@@ -51,7 +51,7 @@ number_token next_number_token(std::string_view json, std::size_t from) noexcept
         const char c = json[i];
         if (c == '"') {
             // Skip the string: a backslash escapes the next byte, which is
-            // all a closing quote needs (the \uXXXX digits hold no quote).
+            // all a closing quote needs (a \u escape's four hex digits hold no quote).
             for (++i; i < json.size() && json[i] != '"'; ++i) {
                 if (json[i] == '\\') ++i;
             }
