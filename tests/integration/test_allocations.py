@@ -5,23 +5,11 @@ import unittest
 import urllib.parse
 import uuid
 
-from harness import (StackTestCase, INT64_MAX, INT64_MIN, iso, link_next, location_path, now_us, parse_utc, utc_us,
+from harness import (StackTestCase, INT64_MAX, INT64_MIN, allocation_payload, iso, link_next, location_path, now_us, parse_utc, utc_us,
                      UUID_RE)
 
 
-def payload(frm, to, allocation_type="booking", **extra):
-    """frm/to: a time string, or None for an open end."""
-    p = {"allocation_type": allocation_type}
-    if frm is None:
-        p["from_infinity"] = True
-    else:
-        p["from_datetime"] = frm
-    if to is None:
-        p["to_infinity"] = True
-    else:
-        p["to_datetime"] = to
-    p.update(extra)
-    return p
+payload = allocation_payload
 
 
 def q(value):

@@ -36,11 +36,11 @@ from .processes import (children_of, is_running, proc_identity, proc_io, proc_ma
 from .settings import (BUILD_DIR, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, FCGI_BINARY, HTTP_TIMEOUT_S, IS_ROOT, NGINX,
                        RENDER_SCRIPT, SOCKET_GROUP, SOURCE_DIR, START_TIMEOUT_S, STOP_TIMEOUT_S, TEST_PLUGIN_DIR)
 from .stack import Fcgi, HangingUpstream, Nginx, Stack
-from .values import (ALLOCATION_FIELDS, HOUR_US, INT64_MAX, INT64_MIN, RESOURCE_FIELDS, UTC_RE, UUID_RE, iso, now_us,
-                     parse_utc, utc_us)
+from .values import (ALLOCATION_FIELDS, HOUR_US, INT64_MAX, INT64_MIN, RESOURCE_FIELDS, UTC_RE, UUID_RE,
+                     allocation_payload, iso, now_us, parse_utc, utc_us)
 
 __all__ = [
-    "ALLOCATION_FIELDS", "ApiAssertions", "BUILD_DIR", "BUILTIN_PLUGINS", "BUILTIN_PLUGIN_DIR", "BookingLoad",
+    "ALLOCATION_FIELDS", "allocation_payload", "ApiAssertions", "BUILD_DIR", "BUILTIN_PLUGINS", "BUILTIN_PLUGIN_DIR", "BookingLoad",
     "FCGI_BINARY", "Fcgi", "HOUR_US", "HTTP_TIMEOUT_S", "HangingUpstream", "HarnessError", "INT64_MAX", "INT64_MIN",
     "IS_ROOT", "NGINX", "Nginx", "PgConnection", "PgDatabase", "PgError", "PoolTestCase", "RENDER_SCRIPT",
     "RESOURCE_FIELDS", "Response", "SOCKET_GROUP", "SOURCE_DIR", "START_TIMEOUT_S", "STOP_TIMEOUT_S", "Stack",

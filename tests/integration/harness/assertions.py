@@ -5,7 +5,7 @@ import unittest
 
 from .http_client import location_path
 from .stack import Stack
-from .values import ALLOCATION_FIELDS, RESOURCE_FIELDS, UTC_RE, now_us, parse_utc
+from .values import ALLOCATION_FIELDS, RESOURCE_FIELDS, UTC_RE, allocation_payload, now_us, parse_utc
 
 
 class ApiAssertions(unittest.TestCase):
@@ -183,16 +183,7 @@ class StackTestCase(ApiAssertions):
 
     def create_allocation(self, collection, rid, frm=None, to=None, allocation_type="booking", **extra):
         """frm/to: a time string, or None for an open end."""
-        payload = {"allocation_type": allocation_type}
-        if frm is None:
-            payload["from_infinity"] = True
-        else:
-            payload["from_datetime"] = frm
-        if to is None:
-            payload["to_infinity"] = True
-        else:
-            payload["to_datetime"] = to
-        payload.update(extra)
+        payload = allocation_payload(frm, to, allocation_type, **extra)
         r = self.req("POST", f"/api/{collection}/{rid}/allocations", json=payload)
         self.assertStatus(r, 201, f"allocate {payload}")
         body = r.json()

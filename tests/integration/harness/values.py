@@ -52,3 +52,17 @@ def iso(us):
 def now_us():
     return int(time.time() * 1_000_000)
 
+
+def allocation_payload(frm, to, allocation_type="booking", **extra):
+    """An allocation body; frm/to: a time string, or None for an open end."""
+    p = {"allocation_type": allocation_type}
+    if frm is None:
+        p["from_infinity"] = True
+    else:
+        p["from_datetime"] = frm
+    if to is None:
+        p["to_infinity"] = True
+    else:
+        p["to_datetime"] = to
+    p.update(extra)
+    return p
