@@ -66,18 +66,25 @@ bool within_range(const attribute_value& value, const attribute_spec& spec) {
            (!spec.exclusive_maximum || compare(value, *spec.exclusive_maximum) < 0);
 }
 
+// A JSON integer is a valid value of both numeric kinds.
+void take_integer(const raw_attribute& raw, attribute_value& out) noexcept {
+    out.integer = raw.integer;
+    out.number = static_cast<double>(raw.integer);
+}
+
 // Converts `raw` to the spec's kind; the error message when it cannot.
 std::optional<std::string> convert(const raw_attribute& raw, const attribute_spec& spec,
                                    attribute_value& out) {
     out.kind = spec.kind;
+    const bool numeric =
+        spec.kind == attribute_kind::integer || spec.kind == attribute_kind::number;
+    if (numeric && raw.kind == json_kind::number_out_of_range) return "is out of range";
+    if (numeric && raw.kind == json_kind::integer) {
+        take_integer(raw, out);
+        return std::nullopt;
+    }
     switch (spec.kind) {
         case attribute_kind::integer:
-            if (raw.kind == json_kind::number_out_of_range) return "is out of range";
-            if (raw.kind == json_kind::integer) {
-                out.integer = raw.integer;
-                out.number = static_cast<double>(raw.integer);
-                return std::nullopt;
-            }
             if (raw.kind == json_kind::number) {
                 if (!std::isfinite(raw.number)) return "must be a finite number";
                 // 5.0 is the integer 5 in JSON's eyes; 5.5 and 1e300 are not.
@@ -90,12 +97,6 @@ std::optional<std::string> convert(const raw_attribute& raw, const attribute_spe
             }
             return "must be an integer";
         case attribute_kind::number:
-            if (raw.kind == json_kind::number_out_of_range) return "is out of range";
-            if (raw.kind == json_kind::integer) {
-                out.integer = raw.integer;
-                out.number = static_cast<double>(raw.integer);
-                return std::nullopt;
-            }
             if (raw.kind == json_kind::number) {
                 if (!std::isfinite(raw.number)) return "must be a finite number";
                 out.number = raw.number;
