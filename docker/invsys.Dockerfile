@@ -14,11 +14,20 @@ RUN apt-get update \
         libboost-dev libboost-filesystem-dev \
     && rm -rf /var/lib/apt/lists/*
 
+# Only what the build reads, so that a change to the scripts, docs, tests or
+# the other images' files keeps the compiled layer cached.
 WORKDIR /src
-COPY . .
+COPY CMakeLists.txt ./
+COPY cmake cmake
+COPY core core
+COPY fcgi fcgi
+COPY plugins plugins
 # Release, no tests (they run on the build machine: scripts/test.sh).
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-    && cmake --build /build -j"$(nproc)" \
+# BUILD_JOBS: parallel compile jobs (default: every core of the builder;
+# docker-compose.yaml passes INVSYS_BUILD_JOBS).
+ARG BUILD_JOBS=
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DINVSYS_PACKAGE=OFF \
+    && cmake --build /build -j"${BUILD_JOBS:-$(nproc)}" \
     && mkdir -p /out/bin /out/plugins \
     && cp /build/fcgi/invsys-fcgi /out/bin/ \
     && cp /build/plugins/*.so /out/plugins/ \

@@ -18,6 +18,7 @@
 #   GATEWAY_RESOLVER_VALID  how long an answer is kept [5s]
 #   GATEWAY_WORKERS         nginx worker processes [2]
 #   GATEWAY_READ_TIMEOUT    FastCGI send/read timeout [60s]
+#   GATEWAY_LOG_STDIO       1: access and error log to stdout/stderr [0; the image: 1]
 #
 #   nginx-entrypoint.sh          render, then exec nginx
 #   nginx-entrypoint.sh render   render only and print the conf's path
@@ -44,6 +45,14 @@ if ! messages="$(bash "$here/scripts/render-nginx-conf.sh" \
     exit 1
 fi
 printf '%s\n' "$messages" | grep -v -e 'is not a loopback address' -e '^$' >&2 || true
+
+# The image sets GATEWAY_LOG_STDIO=1: the prefix is a fresh tmpfs (the root
+# filesystem is read-only), so the logs are linked to the container's
+# stdout and stderr here, at each start (`docker compose logs nginx`).
+if [ "${GATEWAY_LOG_STDIO:-0}" = 1 ]; then
+    ln -sfn /dev/stdout "$prefix/logs/access.log"
+    ln -sfn /dev/stderr "$prefix/logs/error.log"
+fi
 
 case "${1:-}" in
     render) echo "$conf"; exit 0 ;;

@@ -29,6 +29,9 @@ RUN chmod 0755 /usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh \
     && ln -sf /dev/stderr /var/lib/invsys-gateway/logs/error.log \
     && chown -R www-data:www-data /var/lib/invsys-gateway
 
+# With the compose file's read-only root filesystem the prefix is a tmpfs:
+# the entrypoint links the logs to stdout and stderr there again.
+ENV GATEWAY_LOG_STDIO=1
 USER www-data:www-data
 # The rendered configuration must pass `nginx -t` as the user it runs as
 # (in a scratch prefix: the real one logs to the container's stdio).

@@ -26,6 +26,7 @@ packages=(
     libboost-dev libboost-filesystem-dev
     catch2 python3 curl sqlite3 wrk
     docker-compose libfcgi-bin
+    docker.io debootstrap dpkg-dev
     postgresql postgresql-contrib
     clang-14 libclang-rt-14-dev clang-format
 )

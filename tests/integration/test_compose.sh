@@ -172,6 +172,11 @@ for path, label in ((sys.argv[1], "default"), (sys.argv[2], "postgres")):
               "%s: %s has a health check" % (label, name))
         check(s.get("restart") in ("always", "unless-stopped", "on-failure"),
               "%s: %s has a restart policy (%s)" % (label, name, s.get("restart")))
+        check(s.get("read_only") is True and "ALL" in (s.get("cap_drop") or []),
+              "%s: %s has a read-only root filesystem and no capabilities" % (label, name))
+        check((s.get("build") or {}).get("dockerfile", "").startswith("docker/") and
+              str(s.get("image", "")).startswith("invsys/"),
+              "%s: %s is built here from docker/ (no registry image: %s)" % (label, name, s.get("image")))
     check(invsys["healthcheck"]["test"][-1] == "invsys-healthcheck",
           label + ": invsys's health check is the FastCGI request")
     check("/api/health" in " ".join(nginx["healthcheck"]["test"]),
@@ -225,7 +230,7 @@ stage_packages() {
         tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' || true
 }
 
-for df in docker/invsys.Dockerfile docker/nginx.Dockerfile; do
+for df in docker/invsys.Dockerfile docker/nginx.Dockerfile docker/postgres.Dockerfile; do
     [[ -f "$df" ]] || { fail "$df missing"; continue; }
     others="$(grep '^FROM ' "$df" | grep -vc '^FROM debian:bookworm-slim' || true)"
     [[ "$others" == 0 ]] && pass "$df: every stage FROM debian:bookworm-slim" || fail "$df: a stage is not debian:bookworm-slim"
@@ -246,6 +251,9 @@ grep -q '^EXPOSE 9000' docker/invsys.Dockerfile && pass "docker/invsys.Dockerfil
 build_packages="$(stage_packages docker/invsys.Dockerfile 0)"
 runtime_packages="$(stage_packages docker/invsys.Dockerfile 1)"
 gateway_packages="$(stage_packages docker/nginx.Dockerfile 0)"
+postgres_packages="$(stage_packages docker/postgres.Dockerfile 0)"
+grep -qx postgresql-15 <<<"$postgres_packages" && pass "the PostgreSQL image installs Debian's postgresql-15" ||
+    fail "postgres packages: $postgres_packages"
 setup_packages="$(sed -n '/^packages=(/,/^)/p' scripts/setup.sh | sed '1d;$d' | tr ' ' '\n' | grep -E '^[a-z0-9]' || true)"
 [[ -n "$build_packages" && -n "$runtime_packages" && -n "$gateway_packages" ]] &&
     pass "apt package lists found in the Dockerfiles" || fail "no apt package list found in a Dockerfile"
@@ -266,7 +274,7 @@ grep -qx libfcgi-bin <<<"$runtime_packages" && pass "the invsys image installs c
 if compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
     # One apt-cache call (each reads every list): a package it knows has a
     # "NAME:" line followed by a real Candidate.
-    all_packages="$(sort -u <<<"$build_packages"$'\n'"$runtime_packages"$'\n'"$gateway_packages")"
+    all_packages="$(sort -u <<<"$build_packages"$'\n'"$runtime_packages"$'\n'"$gateway_packages"$'\n'"$postgres_packages")"
     # shellcheck disable=SC2086
     known="$(apt-cache policy $all_packages 2>/dev/null |
         awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) }
