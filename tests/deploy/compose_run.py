@@ -60,8 +60,10 @@ class Deployment:
                         INVSYS_BUILD_JOBS=BUILD_JOBS, INVSYS_LOG_LEVEL="info")
 
     def compose(self, *args, postgres=False, timeout=300, check=True):
-        files = ["-f", "docker-compose.yaml"] + (["-f", "docker-compose.postgres.yaml"] if postgres else [])
-        return run([COMPOSE, "--no-ansi", "-p", PROJECT, "--project-directory", SOURCE_DIR, *files, *args],
+        files = ["-f", os.path.join(SOURCE_DIR, "docker-compose.yaml")]
+        if postgres:
+            files += ["-f", os.path.join(SOURCE_DIR, "docker-compose.postgres.yaml")]
+        return run([COMPOSE, "--ansi", "never", "-p", PROJECT, "--project-directory", SOURCE_DIR, *files, *args],
                    timeout=timeout, check=check, env=self.env)
 
     def ids(self, service, postgres=False):
@@ -247,17 +249,16 @@ def postgres_phase(report, dep):
     load = OverlappingLoad(dep.port, cars).start()
     wait_until(lambda: load.count() >= 60, 20)
     victim = replicas[0]
+    victim_ip = backend_ip(victim)
     before_kill = load.count()
     docker("kill", victim)
     killed_at = time.monotonic()
-    log(f"killed replica {victim[:12]} ({backend_ip_safe(victim)}) after {before_kill} bookings")
+    log(f"killed replica {victim[:12]} ({victim_ip}) after {before_kill} booking requests")
     # `docker kill` counts as a manual stop for the restart policy: start it as an operator would.
     time.sleep(2)
-    if inspect(victim, "{{.State.Running}}") != "true":
-        docker("start", victim)
-    back = wait_until(lambda: inspect(victim, "{{.State.Health.Status}}") == "healthy", 60, 0.5)
-    healthy_at = time.monotonic()
-    report.check(back, f"the killed replica is healthy again {healthy_at - killed_at:.1f} s after the kill")
+    report.check(inspect(victim, "{{.State.Running}}") != "true", "the killed replica stays down (restart policy)")
+    docker("start", victim)
+    started_at = time.monotonic()
     new_ip = backend_ip(victim)
     marker = f"deploy-after-restart-{int(time.time())}"
 
@@ -266,11 +267,15 @@ def postgres_phase(report, dep):
             try_api(dep.port, "GET", "/api/health", headers={"User-Agent": marker})
         return new_ip in served_by(nginx_id, marker)
 
-    served = wait_until(restarted_serves, 20, 0.2)
-    serving_after = time.monotonic() - healthy_at
-    report.check(served and serving_after < 10,
-                 f"nginx serves from the restarted replica {serving_after:.1f} s after it is healthy "
-                 f"({new_ip})", f"not within 20 s; served by {sorted(served_by(nginx_id, marker))}")
+    served = wait_until(restarted_serves, 30, 0.2)
+    serving_after = time.monotonic() - started_at
+    report.check(served and serving_after < 15,
+                 f"nginx serves from the restarted replica ({new_ip}) {serving_after:.1f} s after `docker start`, "
+                 f"{time.monotonic() - killed_at:.1f} s after the kill",
+                 f"not within 30 s; served by {sorted(served_by(nginx_id, marker))}")
+    back = wait_until(lambda: inspect(victim, "{{.State.Health.Status}}") == "healthy", 60, 0.5)
+    report.check(back, f"the restarted replica is healthy again ({time.monotonic() - started_at:.1f} s after start; "
+                 "the health check runs every 10 s)")
     wait_until(lambda: load.count() >= before_kill + 150, 15)
     results = load.stop()
     statuses = {}
@@ -293,13 +298,6 @@ def postgres_phase(report, dep):
     report.check(not overlaps, "no two stored bookings of a car overlap", repr(overlaps[:5]))
 
     plugin_phase(report, dep, nginx_id, replicas)
-
-
-def backend_ip_safe(container):
-    try:
-        return backend_ip(container)
-    except (RuntimeError, IndexError):
-        return "?"
 
 
 def plugin_phase(report, dep, nginx_id, replicas):
