@@ -70,6 +70,8 @@ def main():
     deb = os.path.join(BUILD_DIR, f"invsys_{version}_amd64.deb")
     if os.path.exists(deb):
         os.unlink(deb)
+    # Configured again first (cheap): make knows no target `package` in a tree configured before it existed.
+    run(["cmake", BUILD_DIR], timeout=300)
     run(["cmake", "--build", BUILD_DIR, "--target", "package", "-j2"], timeout=600)
     if not report.check(os.path.isfile(deb), f"CPack made {os.path.basename(deb)}"):
         report.finish()
