@@ -22,7 +22,7 @@ import re
 import threading
 import time
 
-from deploylib import (BUILD_DIR, BUILD_JOBS, COMPOSE, SOURCE_DIR, Report, api, docker, free_port, log, run,
+from deploylib import (ADMIN_KEY, BUILD_DIR, BUILD_JOBS, COMPOSE, SOURCE_DIR, Report, api, docker, free_port, log, run,
                        try_api, wait_until)
 
 PROJECT = os.environ.get("INVSYS_DEPLOY_PROJECT", "invsys-deploy-test")
@@ -58,6 +58,8 @@ class Deployment:
         self.env["PATH"] = "/usr/bin:/bin:/usr/sbin:/sbin:" + self.env.get("PATH", "")
         self.env.update(INVSYS_HTTP_PORT=str(port), INVSYS_BACKEND_SUBNET=subnet, INVSYS_PG_PASSWORD=password,
                         INVSYS_BUILD_JOBS=BUILD_JOBS, INVSYS_LOG_LEVEL="info")
+        if ADMIN_KEY:  # the deployment's first admin key, the one api() sends (deploylib.auth_headers)
+            self.env["INVSYS_ADMIN_KEY"] = ADMIN_KEY
 
     def compose(self, *args, postgres=False, timeout=300, check=True):
         files = ["-f", os.path.join(SOURCE_DIR, "docker-compose.yaml")]

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The container deployment without a Docker engine:
+# The container deployment without a Docker engine (tests/deploy/ runs it
+# for real, label deploy):
 #  - docker-compose.yaml (and with docker-compose.postgres.yaml) passes
 #    `docker-compose config`, and what matters in it holds: invsys and
 #    postgres publish no port and sit on an internal network only, nginx
 #    publishes 8080 on the host's loopback, health checks, restart policies,
 #    depends_on service_healthy, named volumes on the paths docker/invsys.conf
-#    uses, nginx's upstream is the invsys service on the port it listens on;
+#    uses, nginx's upstream is the invsys service on the port it listens on,
+#    every service read-only without capabilities and built from docker/
+#    (no registry image; PostgreSQL from Debian's postgresql-15);
 #  - the Dockerfiles: multi-stage on debian:bookworm-slim, build packages
 #    taken from scripts/setup.sh, every apt package name known to apt (when
 #    apt's lists are present), runtime packages covering every library the
