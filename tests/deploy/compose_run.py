@@ -347,7 +347,7 @@ def main():
     try:
         dep.down()  # a previous run's leftovers, if it was killed
         t = time.monotonic()
-        dep.compose("build", postgres=True, timeout=1500)
+        dep.compose("build", postgres=True, timeout=2400)
         log(f"images built in {time.monotonic() - t:.0f} s")
         for image in ("invsys/invsys-fcgi:local", "invsys/gateway:local", "invsys/postgres:15-local"):
             size = int(docker("image", "inspect", "-f", "{{.Size}}", image).stdout.strip())
