@@ -154,8 +154,9 @@ void children::erase(pid_t pid) noexcept {
     workers_.erase(it);
 }
 
-pid_t spawn_check(const std::string& config_path) {
-    std::vector<std::string> args = {"invsys-fcgi", "--check"};
+pid_t spawn_check(const std::string& config_path, const std::string& plugin_manifest) {
+    std::vector<std::string> args = {"invsys-fcgi", "--check", "--plugin-manifest",
+                                     plugin_manifest};
     if (!config_path.empty()) {
         args.push_back("--config");
         args.push_back(config_path);

@@ -108,6 +108,6 @@ class children {
 // gets default signal dispositions and PR_SET_PDEATHSIG(SIGKILL); it
 // inherits stderr (its lines go to the same log). Returns its pid, -1 when
 // fork failed (logged).
-pid_t spawn_check(const std::string& config_path);
+pid_t spawn_check(const std::string& config_path, const std::string& plugin_manifest);
 
 }  // namespace invsys::fcgi

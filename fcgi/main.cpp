@@ -37,6 +37,7 @@ constexpr const char* usage =
 struct arguments {
     std::string config_path;
     bool check = false;
+    std::string plugin_manifest;  // --plugin-manifest (from the master, for its check)
 };
 
 // Returns -1 to go on, otherwise the exit code.
@@ -50,6 +51,8 @@ int parse_arguments(int argc, char** argv, arguments& out) {
             return 0;
         } else if (arg == "--check") {
             out.check = true;
+        } else if (arg == "--plugin-manifest" && i + 1 < argc) {
+            out.plugin_manifest = argv[++i];
         } else if (arg == "--config" && i + 1 < argc) {
             out.config_path = argv[++i];
         } else if (arg.substr(0, 9) == "--config=") {
@@ -84,7 +87,9 @@ int check(const invsys::config& cfg) {
         const auto names = service.type_names();
         std::string types;
         for (const auto& name : names) types += (types.empty() ? "" : ",") + name;
-        const std::size_t files = count_plugin_files(cfg.plugin_dir);
+        const std::size_t files = cfg.plugin_manifest.empty()
+                                      ? count_plugin_files(cfg.plugin_dir)
+                                      : invsys::service::plugin_count(cfg.plugin_manifest);
         if (names.empty() || names.size() < files) {
             invsys::log_error("invsys-fcgi check failed: " + std::to_string(files) +
                               " plugin files in " + cfg.plugin_dir + ", " +
@@ -121,5 +126,6 @@ int main(int argc, char** argv) {
     invsys::log_level level;
     if (invsys::parse_log_level(cfg.log_level, level)) invsys::set_log_level(level);
 
+    cfg.plugin_manifest = args.plugin_manifest;
     return args.check ? check(cfg) : invsys::fcgi::run_master(cfg, args.config_path);
 }

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <exception>
 #include <invsys/log.hpp>
+#include <invsys/service.hpp>
 #include <optional>
 #include <string>
 
@@ -393,8 +394,15 @@ void master::begin_reload() {
     keep("socket_group", fresh.socket_group, running.socket_group, as_is);
     keep("socket_mode", fresh.socket_mode, running.socket_mode, octal);
 
+    // What this generation's check validates is what its workers load.
+    try {
+        fresh.plugin_manifest = invsys::service::list_plugins(fresh.plugin_dir);
+    } catch (const std::exception& e) {
+        refuse_reload(e.what());
+        return;
+    }
     pending_cfg_ = fresh;
-    check_pid_ = spawn_check(config_path_);
+    check_pid_ = spawn_check(config_path_, fresh.plugin_manifest);
     if (check_pid_ < 0) {
         refuse_reload("the check could not be started");
         return;
@@ -552,7 +560,16 @@ int master::run() {
 }  // namespace
 
 int run_master(const invsys::config& cfg, const std::string& config_path) {
-    master m(cfg, config_path);
+    // The first generation loads the plugin files there are now; a file
+    // dropped in later waits for a reload's check (plugin_manifest.hpp).
+    invsys::config first = cfg;
+    try {
+        first.plugin_manifest = invsys::service::list_plugins(cfg.plugin_dir);
+    } catch (const std::exception& e) {
+        log_error(std::string("master: ") + e.what());
+        return 1;
+    }
+    master m(first, config_path);
     return m.run();
 }
 

@@ -85,6 +85,7 @@
 #include <thread>
 #include <vector>
 
+#include "abandoned_request.hpp"
 #include "connection_set.hpp"
 #include "peer_check.hpp"
 #include "request_adapter.hpp"
@@ -512,6 +513,14 @@ bool worker::handle(unsigned thread, FCGX_Request& request) {
             case read_outcome::complete:
             case read_outcome::over_limit:
                 break;
+        }
+        // A write nginx no longer waits for (see abandoned_request.hpp) is
+        // not run: nobody would learn its outcome.
+        if (is_write_method(http_request.method) && fastcgi_request_abandoned(request.ipcFd)) {
+            log_warn("request skipped: " + http_request.method + " " + http_request.path +
+                     ": nginx gave up on it before it ran (the connection is closed)");
+            request.keepConnection = 0;
+            return false;
         }
         response = run_handler(thread, request, http_request);
     } catch (const std::exception& e) {

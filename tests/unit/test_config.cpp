@@ -276,3 +276,27 @@ TEST_CASE("an address range contains exactly the addresses under its prefix", "[
         CHECK(range->contains(v4(c.address)) == c.contained);
     }
 }
+
+TEST_CASE("the PostgreSQL timeout keys have sane defaults and bounds", "[config]") {
+    config c;
+    CHECK(c.pg_connect_timeout_s == 5);
+    CHECK(c.pg_statement_timeout_ms == 10000);
+    CHECK(c.pg_tcp_user_timeout_ms == 10000);
+    CHECK(c.pg_keepalives_idle_s == 10);
+    CHECK(c.pg_connections == 0);
+    // The statement bound stays below the request timeout that kills a worker.
+    CHECK(c.pg_statement_timeout_ms < c.request_timeout_s * 1000);
+    c.set("pg_connect_timeout_s", "2");
+    c.set("pg_statement_timeout_ms", "1500");
+    c.set("pg_tcp_user_timeout_ms", "0");
+    c.set("pg_keepalives_idle_s", "30");
+    c.set("pg_connections", "2");
+    CHECK(c.pg_connect_timeout_s == 2);
+    CHECK(c.pg_statement_timeout_ms == 1500);
+    CHECK(c.pg_tcp_user_timeout_ms == 0);
+    CHECK(c.pg_keepalives_idle_s == 30);
+    CHECK(c.pg_connections == 2);
+    CHECK_THROWS_AS(c.set("pg_connect_timeout_s", "0"), std::runtime_error);
+    CHECK_THROWS_AS(c.set("pg_statement_timeout_ms", "99"), std::runtime_error);
+    CHECK_THROWS_AS(c.set("pg_connections", "257"), std::runtime_error);
+}

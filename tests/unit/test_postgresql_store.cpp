@@ -609,6 +609,9 @@ TEST_CASE("PostgreSQL errors map to error by their exact SQLSTATE",
         {"08006", error_code::unavailable, storage_failure::unavailable},
         {"08001", error_code::unavailable, storage_failure::unavailable},
         {"53300", error_code::unavailable, storage_failure::unavailable},
+        {"53100", error_code::insufficient_storage, storage_failure::storage_full},
+        {"25006", error_code::unavailable, storage_failure::read_only},
+        {"58030", error_code::unavailable, storage_failure::io_error},
         {"     ", error_code::unavailable, storage_failure::unavailable},
         {"42P01", error_code::internal, storage_failure::other},  // undefined_table
         {"22021", error_code::internal, storage_failure::other},
@@ -628,7 +631,9 @@ TEST_CASE("PostgreSQL errors map to error by their exact SQLSTATE",
         }
     });
     CHECK(mapped.code() == r.code);
-    if (r.code == error_code::unavailable) CHECK(retry_after_of(mapped) == "1");
+    if (r.code == error_code::unavailable || r.code == error_code::insufficient_storage) {
+        CHECK(retry_after_of(mapped) == "1");
+    }
 }
 
 // --- concurrency -----------------------------------------------------------

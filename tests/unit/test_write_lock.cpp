@@ -1,5 +1,5 @@
-// The write lock on its own (storage/sqlite/write_lock.hpp): the process-shared,
-// robust mutex in `<db>.lock`, between threads and between real processes
+// The write lock on its own (storage/sqlite/write_lock.hpp): the OFD lock on
+// `<db>.lock` with its futex wake-up, between threads and between real processes
 // (fork()ed children, each opening the lock after the fork as a worker
 // does), including a holder that dies holding it. The store-level cases are
 // in test_sqlite_store.cpp.
@@ -263,8 +263,9 @@ TEST_CASE("a waiter wakes at once when the holder is killed with SIGKILL", "[wri
     std::thread waiter([&] {
         had = lock.try_lock_until(clock_type::now() + busy_timeout);
         acquired = clock_type::now();
+        if (had) lock.unlock();
     });
-    std::this_thread::sleep_for(50ms);  // let the waiter block on the mutex
+    std::this_thread::sleep_for(50ms);  // let the waiter block on the lock
     const auto killed = clock_type::now();
     ::kill(child, SIGKILL);
     waiter.join();
@@ -272,8 +273,6 @@ TEST_CASE("a waiter wakes at once when the holder is killed with SIGKILL", "[wri
     CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
     REQUIRE(had);
     CHECK(acquired - killed < busy_timeout / 2);
-    // The waiter thread took it; it has ended holding it, which the next
-    // locker is told about as of a dead holder — and takes over.
     REQUIRE(lock.try_lock_until(clock_type::now() + busy_timeout));
     lock.unlock();
 }
@@ -351,4 +350,62 @@ TEST_CASE("a lock file that holds something else is refused at open", "[write_lo
     std::filesystem::create_directory(dir.path / "a-directory.lock");
     CHECK_THROWS_AS(write_lock((dir.path / "a-directory.lock").string()), std::runtime_error);
     CHECK_THROWS_AS(write_lock((dir.path / "missing" / "x.lock").string()), std::runtime_error);
+}
+
+TEST_CASE("a lock file copied while held and put back after its holder died does not block",
+          "[write_lock][fork]") {
+    // What a power cut, a volume snapshot restore or `cp -a` of the data
+    // directory during a write leaves: a file written while the lock was
+    // held, whose holder no longer exists. Nothing in it may keep writers out.
+    lock_dir dir;
+    const std::string copy = dir.lock() + ".copy";
+    signal_pipe holding;
+    const pid_t child = spawn([&] {
+        holding.close_read();
+        write_lock mine(dir.lock());
+        if (!mine.try_lock_until(clock_type::now() + busy_timeout)) return false;
+        holding.send();
+        for (;;) ::pause();
+    });
+    holding.close_write();
+    REQUIRE(holding.wait());
+    std::filesystem::copy_file(dir.lock(), copy);
+    ::kill(child, SIGKILL);
+    wait_for(child);
+    // Put back over the same inode, as a restore into a volume does.
+    std::filesystem::copy_file(copy, dir.lock(), std::filesystem::copy_options::overwrite_existing);
+
+    const auto start = clock_type::now();
+    write_lock lock(dir.lock());
+    REQUIRE(lock.try_lock_until(clock_type::now() + busy_timeout));
+    CHECK(clock_type::now() - start < busy_timeout / 2);
+    lock.unlock();
+    // And with the lock freshly opened by another process too.
+    const pid_t next = spawn([&] {
+        write_lock mine(dir.lock());
+        if (!mine.try_lock_until(clock_type::now() + busy_timeout)) return false;
+        mine.unlock();
+        return true;
+    });
+    CHECK(exited_cleanly(wait_for(next)));
+}
+
+TEST_CASE("a child fork()ed with the lock open gets a lock of its own", "[write_lock][fork]") {
+    // The child inherits the parent's open file description; sharing it
+    // would share the parent's OFD lock, and the two would not exclude
+    // each other.
+    lock_dir dir;
+    write_lock lock(dir.lock());
+    signal_pipe held;
+    const pid_t child = spawn([&] {
+        held.close_write();
+        if (!held.wait()) return false;
+        // The parent holds it now: the child must wait, and time out.
+        return !lock.try_lock_until(clock_type::now() + 100ms);
+    });
+    held.close_read();
+    REQUIRE(lock.try_lock_until(clock_type::now() + busy_timeout));
+    held.send();
+    CHECK(exited_cleanly(wait_for(child)));
+    lock.unlock();
 }

@@ -16,6 +16,11 @@ struct config {
     std::string database = "sqlite:data/invsys.db";
     // Directory scanned for resource-type plugins (*.so).
     std::string plugin_dir = "plugins";
+    // Not a key: set by the pool's master for each generation (and passed
+    // to its check child), the plugin files that generation loads, by
+    // identity (core/src/plugins/plugin_manifest.hpp). Empty: every *.so
+    // in plugin_dir, as found.
+    std::string plugin_manifest;
     // `unix:<path>` or `<ipv4-or-host>:<port>` (loopback or a private network only).
     std::string listen = "unix:run/invsys.sock";
     // Group given to the unix socket (empty: the process's own group).
@@ -35,6 +40,20 @@ struct config {
     unsigned shutdown_timeout_s = 30;
     // How long a writer waits for a busy database before answering 503.
     unsigned busy_timeout_ms = 5000;
+    // PostgreSQL that stops answering (see docs/hardening.md): how long
+    // opening a connection may take (libpq's connect_timeout, seconds);
+    // how long one statement may run before the server cancels it
+    // (statement_timeout) — and, a second later, before invsys itself
+    // gives up on a server that does not answer at all; how long sent data
+    // may stay unacknowledged (tcp_user_timeout, 0 = the kernel's); and
+    // after how many idle seconds TCP keepalives probe the connection.
+    unsigned pg_connect_timeout_s = 5;
+    unsigned pg_statement_timeout_ms = 10000;
+    unsigned pg_tcp_user_timeout_ms = 10000;
+    unsigned pg_keepalives_idle_s = 10;
+    // PostgreSQL connections per worker process, at most `threads` (0: one
+    // per thread). Fewer make threads wait for one (within busy_timeout_ms).
+    unsigned pg_connections = 0;
     // Largest request body accepted (bytes).
     std::size_t max_body_bytes = 1024 * 1024;
     // Largest list page (bytes of JSON): a page stops before the item that

@@ -5,6 +5,7 @@
 // Nothing here knows about FastCGI or nginx.
 #pragma once
 
+#include <cstddef>
 #include <invsys/config.hpp>
 #include <memory>
 #include <string>
@@ -49,6 +50,13 @@ class service {
 
     // Names of the loaded resource types, for start-up logs.
     std::vector<std::string> type_names() const;
+
+    // The plugin files of `plugin_dir` as they are now, in the form of
+    // config::plugin_manifest (what one generation of workers loads), and
+    // how many files it lists. Throws std::runtime_error when the directory
+    // cannot be read.
+    static std::string list_plugins(const std::string& plugin_dir);
+    static std::size_t plugin_count(const std::string& plugin_manifest);
 
   private:
     struct impl;

@@ -29,7 +29,7 @@ http_response problem_response(const error& failure) {
     http_response r;
     r.status = http_status(failure.code());
     r.headers.emplace_back("Content-Type", "application/problem+json");
-    if (r.status == 503)
+    if (r.status == 503 || r.status == 507)
         r.headers.emplace_back("Retry-After", std::to_string(unavailable_retry_after_s));
     r.body = encode_problem(failure, r.status);
     return r;

@@ -22,6 +22,8 @@ int http_status(error_code code) noexcept {
             return 422;
         case error_code::unavailable:
             return 503;
+        case error_code::insufficient_storage:
+            return 507;
         case error_code::internal:
             return 500;
     }

@@ -1,5 +1,6 @@
 // The service: owns the registry and the store, and runs each request
 // through the pipeline (api/pipeline.hpp) to the handler its route row names.
+#include <algorithm>
 #include <invsys/service.hpp>
 
 #include "api/handlers.hpp"
@@ -20,6 +21,24 @@ std::string describe_types(const plugin_registry& registry) {
     return encode_types(types);
 }
 
+// One connection per thread, or fewer on PostgreSQL when pg_connections
+// says so (SQLite connections cost nothing on a server).
+unsigned connections_of(const config& c) {
+    const bool postgresql = !c.database.starts_with("sqlite:");
+    if (postgresql && c.pg_connections != 0) return std::min(c.pg_connections, c.threads);
+    return c.threads;
+}
+
+// A generation's listed files when the pool's master listed them, else
+// the directory as found (plugins/plugin_manifest.hpp).
+plugin_registry load_plugins(const config& c) {
+    if (c.plugin_manifest.empty()) {
+        return plugin_registry::load_directory(c.plugin_dir, reserved_collection_names());
+    }
+    return plugin_registry::load_listed(c.plugin_dir, parse_plugin_manifest(c.plugin_manifest),
+                                        reserved_collection_names());
+}
+
 }  // namespace
 
 struct service::impl {
@@ -31,8 +50,10 @@ struct service::impl {
 
     explicit impl(const config& c)
         : cfg(c),
-          registry(plugin_registry::load_directory(c.plugin_dir, reserved_collection_names())),
-          db(store::open(c.database, {c.busy_timeout_ms, c.threads})),
+          registry(load_plugins(c)),
+          db(store::open(c.database, {c.busy_timeout_ms, connections_of(c), c.pg_connect_timeout_s,
+                                      c.pg_statement_timeout_ms, c.pg_tcp_user_timeout_ms,
+                                      c.pg_keepalives_idle_s})),
           types_json(describe_types(registry)) {
         db->migrate();
     }
@@ -40,6 +61,14 @@ struct service::impl {
 
 service::service(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
 service::~service() = default;
+
+std::string service::list_plugins(const std::string& plugin_dir) {
+    return format_plugin_manifest(list_plugin_files(plugin_dir));
+}
+
+std::size_t service::plugin_count(const std::string& plugin_manifest) {
+    return parse_plugin_manifest(plugin_manifest).size();
+}
 
 std::vector<std::string> service::type_names() const {
     std::vector<std::string> names;

@@ -27,6 +27,11 @@ constexpr const char* keys[] = {
     "request_timeout_s",
     "shutdown_timeout_s",
     "busy_timeout_ms",
+    "pg_connect_timeout_s",
+    "pg_statement_timeout_ms",
+    "pg_tcp_user_timeout_ms",
+    "pg_keepalives_idle_s",
+    "pg_connections",
     "max_body_bytes",
     "max_page_bytes",
     "log_level",
@@ -167,6 +172,16 @@ void config::set(const std::string& key, const std::string& value) {
         shutdown_timeout_s = parse_unsigned<unsigned>(key, value, 10, 0, 86400);
     } else if (key == "busy_timeout_ms") {
         busy_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 0, 3'600'000);
+    } else if (key == "pg_connect_timeout_s") {
+        pg_connect_timeout_s = parse_unsigned<unsigned>(key, value, 10, 1, 3600);
+    } else if (key == "pg_statement_timeout_ms") {
+        pg_statement_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 100, 3'600'000);
+    } else if (key == "pg_tcp_user_timeout_ms") {
+        pg_tcp_user_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 0, 3'600'000);
+    } else if (key == "pg_keepalives_idle_s") {
+        pg_keepalives_idle_s = parse_unsigned<unsigned>(key, value, 10, 1, 86400);
+    } else if (key == "pg_connections") {
+        pg_connections = parse_unsigned<unsigned>(key, value, 10, 0, 256);
     } else if (key == "max_body_bytes") {
         max_body_bytes = parse_unsigned<std::size_t>(key, value, 10, 1, std::size_t{1} << 30);
     } else if (key == "max_page_bytes") {

@@ -13,15 +13,16 @@
 namespace invsys {
 
 enum class error_code {
-    invalid,              // the request is wrong: fields, body, query
-    not_found,            // no such thing (or not of this type)
-    method_not_allowed,   // the path exists but does not take this method
-    conflict,             // it clashes with what is stored: `conflicts` names it
-    precondition_failed,  // a condition the client set does not hold
-    payload_too_large,    // the body is over the size limit
-    unprocessable,        // well-formed, but cannot be carried out
-    unavailable,          // the database is busy or unreachable: worth retrying
-    internal,             // a bug or a broken invariant, never bad input
+    invalid,               // the request is wrong: fields, body, query
+    not_found,             // no such thing (or not of this type)
+    method_not_allowed,    // the path exists but does not take this method
+    conflict,              // it clashes with what is stored: `conflicts` names it
+    precondition_failed,   // a condition the client set does not hold
+    payload_too_large,     // the body is over the size limit
+    unprocessable,         // well-formed, but cannot be carried out
+    unavailable,           // the database is busy or unreachable: worth retrying
+    insufficient_storage,  // the database's disk is full: worth retrying later
+    internal,              // a bug or a broken invariant, never bad input
 };
 
 struct field_error {

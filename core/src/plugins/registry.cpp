@@ -197,6 +197,35 @@ plugin_registry plugin_registry::load_directory(
     return registry;
 }
 
+plugin_registry plugin_registry::load_listed(const std::string& directory,
+                                             const std::vector<plugin_file>& listed,
+                                             const std::vector<std::string>& reserved_collections) {
+    const std::string root = absolute_path(directory);
+    plugin_registry registry(reserved_collections);
+    for (const plugin_file& file : listed) {
+        const std::string path = (fs::path(root) / file.name).string();
+        const auto now = identify_plugin_file(path, file.name);
+        if (!now || !(*now == file)) {
+            log_error("plugins: refused " + path +
+                      ": changed since this generation was checked (reload with SIGHUP to check "
+                      "it)");
+            continue;
+        }
+        registry.load_library(path);
+    }
+    for (const plugin_file& present : list_plugin_files(root)) {
+        const bool known = std::any_of(listed.begin(), listed.end(), [&](const plugin_file& f) {
+            return f.name == present.name;
+        });
+        if (!known) {
+            log_warn("plugins: " + (fs::path(root) / present.name).string() +
+                     " is new since this generation was checked; not loaded until a reload "
+                     "(SIGHUP)");
+        }
+    }
+    return registry;
+}
+
 bool plugin_registry::load_library(const std::string& path) {
     if (!state_) state_ = std::make_unique<state>();  // a moved-from registry
     const std::string full_path = absolute_path(path);

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "plugins/plugin_manifest.hpp"
+
 namespace invsys {
 
 struct loaded_type {
@@ -44,6 +46,13 @@ class plugin_registry {
     // route table) as its collection.
     static plugin_registry load_directory(const std::string& directory,
                                           const std::vector<std::string>& reserved_collections);
+
+    // Loads exactly `listed` from `directory` (plugin_manifest.hpp): each
+    // file only while it is still the listed one (else refused, logged);
+    // *.so files not listed are left alone (one log line each).
+    static plugin_registry load_listed(const std::string& directory,
+                                       const std::vector<plugin_file>& listed,
+                                       const std::vector<std::string>& reserved_collections);
 
     // Loads one library; returns false (and records and logs the refusal)
     // when it is refused.

@@ -26,6 +26,11 @@ namespace invsys {
 struct store_options {
     unsigned busy_timeout_ms = 5000;
     unsigned connections = 4;  // at most this many concurrent sessions
+    // PostgreSQL only (config.hpp: pg_*).
+    unsigned connect_timeout_s = 5;
+    unsigned statement_timeout_ms = 10000;
+    unsigned tcp_user_timeout_ms = 10000;
+    unsigned keepalives_idle_s = 10;
 };
 
 struct allocation_filter {

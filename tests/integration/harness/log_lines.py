@@ -264,6 +264,26 @@ REFUSED_REASON_SOURCES = ("core/src/plugins/registry.cpp",
                           ('"ABI version "', '", expected "', '"build signature "', '"duplicate type "',
                            '": already provided by "', '"duplicate collection "', '": already served by type "'))
 
+# --------------------------------------------------------------------------- fcgi/worker.cpp (abandoned)
+
+REQUEST_SKIPPED = LogLine(
+    "WARN", "request skipped: {method} {path}: nginx gave up on it before it ran (the connection is closed)",
+    "fcgi/worker.cpp", ('"request skipped: "', '": nginx gave up on it before it ran (the connection is closed)"'),
+    "request skipped: POST /api/cars/1/allocations: nginx gave up on it before it ran (the connection is closed)",
+    method=r"[A-Z]+", path=r"\S+")
+
+# --------------------------------------------------------------------------- core/src/storage/sqlite
+
+STORED_OVERLAPS = LogLine(
+    "ERROR", "storage: {count} stored allocations overlap another of their resource (e.g. {id}); the overlap "
+             "checks cannot vouch for those resources until they are moved or deleted",
+    "core/src/storage/sqlite/overlap_report.cpp",
+    ('" stored allocations overlap another of their resource (e.g. "',
+     '"); the overlap checks cannot vouch for those resources until they are moved or "', '"deleted"'),
+    "storage: 2 stored allocations overlap another of their resource (e.g. 0d7e0b8a-1c1f-4c1e-9f43-5f0c2b7a9d11); "
+    "the overlap checks cannot vouch for those resources until they are moved or deleted",
+    count=r"\d+", id=r"[0-9a-f-]+")
+
 
 def named(basename):
     """A field value for a path: any directory, then exactly this file name."""

@@ -149,10 +149,11 @@ class PgDatabase:
 
     The cluster is the one named by INVSYS_TEST_POSTGRESQL_URL (one per test run), or, when that is
     unset, a private one started in `private_dir` by scripts/pg-test-cluster.sh (stopped and
-    removed by drop())."""
+    removed by drop()); always a private one with private=True (a test that stops its server)."""
 
-    def __init__(self, private_dir=None, cluster_url=None):
-        cluster_url = cluster_url or next(filter(None, map(os.environ.get, POSTGRESQL_URL_VARS)), None)
+    def __init__(self, private_dir=None, cluster_url=None, private=False):
+        if not private:
+            cluster_url = cluster_url or next(filter(None, map(os.environ.get, POSTGRESQL_URL_VARS)), None)
         self.private_dir = None
         if not cluster_url:
             if private_dir is None:

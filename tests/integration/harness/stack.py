@@ -39,8 +39,10 @@ class Fcgi:
     """invsys-fcgi from a config file in `root`."""
 
     def __init__(self, root, threads=8, workers=None, plugin_dir=None, database=None,
-                 listen=None, extra_config=None, env=None):
+                 listen=None, extra_config=None, env=None, wrapper=()):
         self.root = root
+        # A command that runs invsys-fcgi (e.g. `unshare --pid --fork`): the master is then its child.
+        self.wrapper = list(wrapper)
         self.threads = threads
         self.workers = workers
         self.plugin_dir = plugin_dir or mkdir_public(os.path.join(root, "plugins"))
@@ -87,7 +89,7 @@ class Fcgi:
         env.update(self.extra_env)
         log = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen([FCGI_BINARY, "--config", self.config_path],
+            self.proc = subprocess.Popen(self.wrapper + [FCGI_BINARY, "--config", self.config_path],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          env=env, cwd=self.root, start_new_session=True)
         finally:

@@ -32,6 +32,18 @@ error database_unavailable() { return error(error_code::unavailable, "database u
 
 error database_busy() { return error(error_code::unavailable, "database is busy"); }
 
+error database_full() {
+    return error(error_code::insufficient_storage, "the database's disk is full");
+}
+
+error database_read_only() {
+    return error(error_code::unavailable, "the database cannot be written (read-only)");
+}
+
+error database_io_error() {
+    return error(error_code::unavailable, "the database's disk failed a read or write");
+}
+
 void rethrow_as_error(std::string_view operation, failure_classifier classify) {
     try {
         throw;
@@ -47,6 +59,15 @@ void rethrow_as_error(std::string_view operation, failure_classifier classify) {
             case storage_failure::unavailable:
                 log_failure(operation, what_is_in_flight());
                 throw database_unavailable();
+            case storage_failure::storage_full:
+                log_failure(operation, what_is_in_flight());
+                throw database_full();
+            case storage_failure::read_only:
+                log_failure(operation, what_is_in_flight());
+                throw database_read_only();
+            case storage_failure::io_error:
+                log_failure(operation, what_is_in_flight());
+                throw database_io_error();
             case storage_failure::unique_violation:
                 throw error(error_code::conflict,
                             "a resource of this type with this name exists already");

@@ -23,6 +23,34 @@ std::string_view dollar_tag_at(std::string_view text, std::size_t i) {
     return text.substr(i, end + 1 - i);
 }
 
+bool starts_with_word(std::string_view text, std::string_view upper_case_word) {
+    if (text.size() < upper_case_word.size()) return false;
+    for (std::size_t i = 0; i < upper_case_word.size(); ++i) {
+        if (std::toupper(static_cast<unsigned char>(text[i])) != upper_case_word[i]) return false;
+    }
+    return text.size() == upper_case_word.size() || is_space(text[upper_case_word.size()]);
+}
+
+bool ends_with_word(std::string_view text, std::string_view upper_case_word) {
+    if (text.size() < upper_case_word.size()) return false;
+    const std::string_view tail = text.substr(text.size() - upper_case_word.size());
+    if (!starts_with_word(tail, upper_case_word)) return false;
+    return text.size() == upper_case_word.size() || is_space(text[text.size() - tail.size() - 1]);
+}
+
+// A SQLite trigger's body is statements between BEGIN and END, each ending
+// in ';': inside `CREATE TRIGGER`, only the ';' after END ends it.
+bool inside_trigger_body(const std::string& current) {
+    if (!starts_with_word(current, "CREATE")) return false;
+    const std::string_view rest = std::string_view(current).substr(7);
+    const bool trigger = starts_with_word(rest, "TRIGGER") || starts_with_word(rest, "TEMP") ||
+                         starts_with_word(rest, "TEMPORARY");
+    if (!trigger) return false;
+    std::string_view trimmed = current;
+    while (!trimmed.empty() && trimmed.back() == ' ') trimmed.remove_suffix(1);
+    return !ends_with_word(trimmed, "END");
+}
+
 }  // namespace
 
 std::vector<std::string> split_sql_statements(std::string_view text) {
@@ -62,6 +90,9 @@ std::vector<std::string> split_sql_statements(std::string_view text) {
                     current += b;
             }
             i = close + tag.size();
+        } else if (c == ';' && inside_trigger_body(current)) {
+            current += c;
+            ++i;
         } else if (c == ';') {
             finish();
             ++i;

@@ -19,7 +19,10 @@ struct statement_shape {
 };
 
 struct common_sql {
-    static constexpr const char* ping = "SELECT 1";
+    // The health check reads a real table: `SELECT 1` touches no file (on
+    // SQLite) and no relation (on PostgreSQL).
+    static constexpr const char* ping =
+        "SELECT count(*) FROM (SELECT 1 FROM resources LIMIT 1) AS t";
 
     // --- resources -----------------------------------------------------------
 

@@ -28,8 +28,11 @@ storage_failure classify(const std::string& state) {
         state == "57014") {  // query_canceled: statement_timeout ran out
         return storage_failure::busy;
     }
-    if (state.starts_with("08") ||  // connection exception
-        state.starts_with("53") ||  // insufficient resources: too many connections, disk full
+    if (state == "53100") return storage_failure::storage_full;     // disk_full
+    if (state == "25006") return storage_failure::read_only;        // read_only_sql_transaction
+    if (state.starts_with("58")) return storage_failure::io_error;  // system error: io_error, …
+    if (state.starts_with("08") ||                                  // connection exception
+        state.starts_with("53") ||  // insufficient resources: too many connections, memory
         state == "57P01" || state == "57P02" || state == "57P03") {  // shutdown, starting up
         return storage_failure::unavailable;
     }
@@ -54,13 +57,19 @@ storage_failure classify_postgresql_failure() noexcept {
     return storage_failure::other;
 }
 
-postgresql_connection::postgresql_connection(const std::string& conninfo, unsigned lock_timeout_ms)
+postgresql_connection::postgresql_connection(const std::string& conninfo, unsigned lock_timeout_ms,
+                                             unsigned statement_timeout_ms)
     : connection_base(*soci::factory_postgresql(), conninfo) {
     conn_ = static_cast<soci::postgresql_session_backend*>(session_.get_backend())->conn_;
     PQsetNoticeProcessor(conn_, &log_notice, nullptr);
     session_ << "SET client_min_messages = warning";
     session_ << "SET lock_timeout = " + std::to_string(lock_timeout_ms);
+    if (statement_timeout_ms != 0) {
+        session_ << "SET statement_timeout = " + std::to_string(statement_timeout_ms);
+    }
 }
+
+int postgresql_connection::socket() const noexcept { return PQsocket(conn_); }
 
 bool postgresql_connection::broken() const noexcept { return PQstatus(conn_) != CONNECTION_OK; }
 

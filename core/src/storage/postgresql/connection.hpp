@@ -27,9 +27,14 @@ class postgresql_connection : public queries::connection_base<postgresql_stateme
   public:
     // Connects with the libpq connection string or URI `conninfo` and sets
     // lock_timeout to `lock_timeout_ms` (a write waiting longer for a row
-    // lock fails with lock_not_available rather than hang). Throws
-    // std::runtime_error (soci_error included) when it cannot.
-    postgresql_connection(const std::string& conninfo, unsigned lock_timeout_ms);
+    // lock fails with lock_not_available rather than hang) and
+    // statement_timeout to `statement_timeout_ms` (0: the server's).
+    // Throws std::runtime_error (soci_error included) when it cannot.
+    postgresql_connection(const std::string& conninfo, unsigned lock_timeout_ms,
+                          unsigned statement_timeout_ms);
+
+    // The connection's socket (for stall_guard), -1 when there is none.
+    int socket() const noexcept;
 
     // True once libpq has seen the connection fail (server gone, network
     // down): the connection is of no further use.
@@ -50,7 +55,9 @@ class postgresql_connection : public queries::connection_base<postgresql_stateme
 // foreign_key_violation, 40P01 (deadlock) and 40001 (serialization)
 // retryable, 55P03 (lock_timeout) and 57014 (statement_timeout) busy;
 // unavailable for class 08 and 53, 57P01-57P03 and libpq's own failures
-// (no SQLSTATE); other for anything else. Call only from inside a catch
+// (no SQLSTATE), but 53100 (disk_full) storage_full, 25006 (a read-only
+// transaction: a standby) read_only and class 58 (system/I/O error)
+// io_error; other for anything else. Call only from inside a catch
 // block.
 storage_failure classify_postgresql_failure() noexcept;
 

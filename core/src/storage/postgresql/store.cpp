@@ -18,6 +18,7 @@ std::unique_ptr<store> open_postgresql_store(const std::string&, const store_opt
 #include <chrono>
 #include <invsys/log.hpp>
 #include <random>
+#include <regex>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -27,6 +28,7 @@ std::unique_ptr<store> open_postgresql_store(const std::string&, const store_opt
 #include "storage/common/pool.hpp"
 #include "storage/postgresql/connection.hpp"
 #include "storage/postgresql/migrations.hpp"
+#include "storage/postgresql/stall_guard.hpp"
 
 namespace invsys {
 namespace {
@@ -72,9 +74,10 @@ void pause_before_retry(int attempt) {
 // server fails here, with libpq's reason (which names host, port and user,
 // never the password).
 std::unique_ptr<postgresql_connection> first_connection(const std::string& conninfo,
-                                                        unsigned lock_timeout_ms) {
+                                                        const store_options& o) {
     try {
-        return std::make_unique<postgresql_connection>(conninfo, lock_timeout_ms);
+        return std::make_unique<postgresql_connection>(conninfo, o.busy_timeout_ms,
+                                                       o.statement_timeout_ms);
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("postgresql: ") + e.what());
     }
@@ -82,9 +85,10 @@ std::unique_ptr<postgresql_connection> first_connection(const std::string& conni
 
 // Later connections: a failure is the server's unavailability (logged).
 std::unique_ptr<postgresql_connection> another_connection(const std::string& conninfo,
-                                                          unsigned lock_timeout_ms) {
+                                                          const store_options& o) {
     try {
-        return std::make_unique<postgresql_connection>(conninfo, lock_timeout_ms);
+        return std::make_unique<postgresql_connection>(conninfo, o.busy_timeout_ms,
+                                                       o.statement_timeout_ms);
     } catch (const std::exception& e) {
         log_error(std::string("storage: cannot connect to PostgreSQL: ") + e.what());
         throw database_unavailable();
@@ -101,11 +105,12 @@ class postgresql_store final
   public:
     postgresql_store(const std::string& conninfo, const store_options& options)
         : basic_store(options, postgresql_backend),
+          // A second past the server's own statement_timeout: a server that
+          // answers cancels the statement first (57014, busy).
+          guard_(std::chrono::milliseconds(options.statement_timeout_ms + 1000)),
           pool_(
-              first_connection(conninfo, options.busy_timeout_ms),
-              [conninfo, timeout = options.busy_timeout_ms] {
-                  return another_connection(conninfo, timeout);
-              },
+              first_connection(conninfo, options),
+              [conninfo, options] { return another_connection(conninfo, options); },
               options.connections) {}
 
     // --- resources -----------------------------------------------------------
@@ -242,6 +247,7 @@ class postgresql_store final
             try {
                 auto c = pool_.acquire(deadline());
                 try {
+                    const auto armed = guard_.arm(c->socket());
                     return work(*c);
                 } catch (const error&) {
                     throw;
@@ -315,18 +321,52 @@ class postgresql_store final
         throw overlap_conflict(std::move(found));
     }
 
+    stall_guard guard_;
     connection_pool<postgresql_connection> pool_;
 };
 
-// libpq takes a fallback_application_name, so that pg_stat_activity names
-// invsys unless the URL names something else.
-std::string with_application_name(const std::string& conninfo) {
+// Appends `key=value` to a libpq URI or keyword/value string.
+std::string with_parameter(const std::string& conninfo, const std::string& key,
+                           const std::string& value) {
     if (conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://")) {
         std::string separator = conninfo.find('?') == std::string::npos ? "?" : "&";
         if (conninfo.ends_with('?') || conninfo.ends_with('&')) separator.clear();
-        return conninfo + separator + "fallback_application_name=invsys";
+        std::string out = conninfo;
+        out.append(separator).append(key).append("=").append(value);
+        return out;
     }
-    return conninfo + " fallback_application_name=invsys";
+    std::string out = conninfo;
+    out.append(" ").append(key).append("=").append(value);
+    return out;
+}
+
+// True when the URL or string sets `key` itself (libpq takes the last one
+// given: ours must not replace it).
+bool names_parameter(const std::string& conninfo, const std::string& key) {
+    const std::regex given("(^|[\\s?&:])" + key + "\\s*=");
+    return std::regex_search(conninfo, given);
+}
+
+// libpq takes a fallback_application_name, so that pg_stat_activity names
+// invsys unless the URL names something else; and the timeouts that keep a
+// stalled or unreachable server from hanging a request (unless the URL
+// sets them): connect_timeout for opening a connection, TCP keepalives for
+// a connection whose peer vanished while idle, tcp_user_timeout for one
+// whose sent data is never acknowledged.
+std::string with_defaults(const std::string& conninfo, const store_options& o) {
+    std::string out = with_parameter(conninfo, "fallback_application_name", "invsys");
+    const std::pair<std::string, std::string> defaults[] = {
+        {"connect_timeout", std::to_string(o.connect_timeout_s)},
+        {"keepalives", "1"},
+        {"keepalives_idle", std::to_string(o.keepalives_idle_s)},
+        {"keepalives_interval", "3"},
+        {"keepalives_count", "3"},
+        {"tcp_user_timeout", std::to_string(o.tcp_user_timeout_ms)},
+    };
+    for (const auto& [key, value] : defaults) {
+        if (!names_parameter(conninfo, key)) out = with_parameter(out, key, value);
+    }
+    return out;
 }
 
 }  // namespace
@@ -336,7 +376,7 @@ std::unique_ptr<store> open_postgresql_store(const std::string& conninfo,
     if (conninfo.find_first_not_of(" \t") == std::string::npos) {
         throw std::runtime_error("postgresql: needs a connection string or URI");
     }
-    return std::make_unique<postgresql_store>(with_application_name(conninfo), options);
+    return std::make_unique<postgresql_store>(with_defaults(conninfo, options), options);
 }
 
 }  // namespace invsys

@@ -25,6 +25,9 @@ std::string connect_string(const std::string& path) {
 constexpr std::string_view duplicate_name_message =
     "UNIQUE constraint failed: resources.resource_type, resources.name";
 
+// The overlap guard's RAISE message (schema/005_overlap_guard.sql).
+constexpr std::string_view overlap_guard_message = "allocation overlaps an existing allocation";
+
 }  // namespace
 
 storage_failure classify_sqlite_failure() noexcept {
@@ -35,9 +38,21 @@ storage_failure classify_sqlite_failure() noexcept {
         // not enabled on its connections); mask anyway in case they are.
         const int primary = e.result() & 0xff;
         if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return storage_failure::busy;
+        // The disk: each leaves the transaction rolled back (SQLite's
+        // statement or transaction rollback), nothing half-written.
+        if (primary == SQLITE_FULL) return storage_failure::storage_full;
+        if (primary == SQLITE_READONLY) return storage_failure::read_only;
+        if (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_NOTADB ||
+            primary == SQLITE_CORRUPT) {
+            return storage_failure::io_error;
+        }
         if (primary == SQLITE_CONSTRAINT &&
             std::string_view(e.what()).find(duplicate_name_message) != std::string_view::npos) {
             return storage_failure::unique_violation;
+        }
+        if (primary == SQLITE_CONSTRAINT &&
+            std::string_view(e.what()).find(overlap_guard_message) != std::string_view::npos) {
+            return storage_failure::exclusion_violation;
         }
     } catch (...) {
     }
@@ -106,6 +121,12 @@ void sqlite_connection::finish_statements() noexcept {
 
 bool sqlite_connection::in_transaction() const noexcept {
     return sqlite_api::sqlite3_get_autocommit(db_) == 0;
+}
+
+bool sqlite_connection::file_moved() const noexcept {
+    int moved = 0;
+    const int rc = sqlite_api::sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+    return rc == SQLITE_OK && moved != 0;
 }
 
 bool sqlite_connection::reusable() noexcept {

@@ -45,6 +45,11 @@ class sqlite_connection : public queries::connection_base<sqlite_statements::cac
     // True while a transaction is open (BEGIN without COMMIT/ROLLBACK).
     bool in_transaction() const noexcept;
 
+    // True when the file this connection has open is no longer at its path
+    // (removed, or replaced by another file): what it writes would be lost
+    // and other processes would not see it (SQLITE_FCNTL_HAS_MOVED).
+    bool file_moved() const noexcept;
+
     // For the pool: finishes the statements; false when a transaction is
     // still open (never expected: a writer that failed to roll back).
     bool reusable() noexcept;
@@ -56,7 +61,9 @@ class sqlite_connection : public queries::connection_base<sqlite_statements::cac
 };
 
 // What a failed SQLite call means to the store (see common/failure.hpp):
-// busy for SQLITE_BUSY and SQLITE_LOCKED, unique_violation for the
+// busy for SQLITE_BUSY and SQLITE_LOCKED, storage_full for SQLITE_FULL,
+// read_only for SQLITE_READONLY, io_error for SQLITE_IOERR, SQLITE_CANTOPEN,
+// SQLITE_NOTADB and SQLITE_CORRUPT, unique_violation for the
 // UNIQUE(resource_type, name) index, other for anything else. Call only
 // from inside a catch block.
 storage_failure classify_sqlite_failure() noexcept;

@@ -1,5 +1,7 @@
 #include "storage/sqlite/store.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <type_traits>
@@ -7,7 +9,9 @@
 #include "storage/common/basic_store.hpp"
 #include "storage/common/pool.hpp"
 #include "storage/sqlite/connection.hpp"
+#include "storage/sqlite/file_health.hpp"
 #include "storage/sqlite/migrations.hpp"
+#include "storage/sqlite/overlap_report.hpp"
 #include "storage/sqlite/write_lock.hpp"
 
 namespace invsys {
@@ -24,10 +28,15 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
   public:
     sqlite_store(const std::string& path, const store_options& options)
         : basic_store(options, sqlite_backend),
+          path_(path),
           lock_(path + ".lock"),
           pool_(
               std::make_unique<sqlite_connection>(path, options.busy_timeout_ms),
               [path, timeout = options.busy_timeout_ms] {
+                  // Only the first connection may create the file: a later
+                  // one would make an empty database where the real one was
+                  // removed, and answer from it.
+                  if (::access(path.c_str(), F_OK) != 0) throw database_file_moved();
                   return std::make_unique<sqlite_connection>(path, timeout);
               },
               options.connections) {}
@@ -79,6 +88,34 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         });
     }
 
+    // Migrates, then reports stored rows that overlap already (see
+    // overlap_report.hpp: reported, not refused).
+    void migrate() override {
+        basic_store::migrate();
+        report_stored_overlaps(read("check stored overlaps", [](sqlite_connection& c) {
+            return find_stored_overlaps(c.session());
+        }));
+    }
+
+    // Healthy when a real table can be read, the open file is still the one
+    // at the path, and the file system would take a write. Each failure is
+    // a 503 whose detail says which.
+    void ping() override {
+        try {
+            auto c = pool_.acquire(deadline());
+            if (c->file_moved()) {
+                c.discard();  // a connection to the file now at the path replaces it
+                throw database_file_moved();
+            }
+        } catch (...) {
+            rethrow_as_error("health");
+        }
+        if (auto problem = database_file_problem(path_, health_min_free_bytes)) {
+            throw error(error_code::unavailable, std::move(*problem));
+        }
+        basic_store::ping();
+    }
+
     std::string pragma(const std::string& name) {
         if (name.empty() ||
             name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos) {
@@ -121,6 +158,12 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
 
             auto c = pool_.acquire(until);
             query<q::begin_immediate>(*c).run();
+            // A write into a removed or replaced file would be lost.
+            if (c->file_moved()) {
+                roll_back(c);
+                c.discard();
+                throw database_file_moved();
+            }
             try {
                 work(*c);
                 // Pending reads would hold the snapshot open past COMMIT.
@@ -151,6 +194,11 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         } catch (...) {
             c.discard();  // closing the connection rolls back
         }
+    }
+
+    static error database_file_moved() {
+        return error(error_code::unavailable,
+                     "the database file was removed or replaced while in use; restart the service");
     }
 
     // Under the write lock the holder found is the one that stays.
@@ -193,6 +241,7 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         throw overlap_conflict(std::move(found));
     }
 
+    std::string path_;
     write_lock lock_;
     connection_pool<sqlite_connection> pool_;
 };

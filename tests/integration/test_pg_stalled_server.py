@@ -1,0 +1,165 @@
+"""PostgreSQL that stops answering (issue 11, "PostgreSQL that stops answering").
+
+A private cluster (the run's shared one must not be stopped) whose processes are all stopped with
+SIGSTOP: the kernel still acknowledges every packet, so only invsys's own bounds can end a request
+(core/src/storage/postgresql/stall_guard.hpp, connect_timeout, statement_timeout). With the
+server stopped, each request is answered 503 problem+json with Retry-After within those bounds,
+never hangs until the worker is killed; health says 503 too. After SIGCONT the pool reconnects by
+itself and bookings are 201 again; nothing is stored twice or overlapping.
+"""
+
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import unittest
+
+from harness import (ApiAssertions, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, Fcgi, Nginx, PgDatabase, http_request,
+                     make_tmpdir, mkdir_public, process_tree, wait_until)
+
+STATEMENT_TIMEOUT_MS = 1500
+CONNECT_TIMEOUT_S = 2
+# Statement (1.5 s) + the guard's second, or a connect timeout (2 s), plus a loaded machine's margin.
+ANSWER_WITHIN_S = 10.0
+
+
+class PgStalledServerTest(ApiAssertions):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = make_tmpdir("invsys-it-pgstall-")
+        cls.pg = None
+        cls.fcgi = None
+        cls.nginx = None
+        cls.stopped = []
+        try:
+            cls.pg = PgDatabase(private_dir=os.path.join(cls.root, "pg"), private=True).create()
+            plugin_dir = mkdir_public(os.path.join(cls.root, "plugins"))
+            for name in BUILTIN_PLUGINS:
+                shutil.copyfile(os.path.join(BUILTIN_PLUGIN_DIR, name), os.path.join(plugin_dir, name))
+                os.chmod(os.path.join(plugin_dir, name), 0o755)
+            cls.fcgi = Fcgi(mkdir_public(os.path.join(cls.root, "pool")), threads=4, workers=1,
+                            plugin_dir=plugin_dir, database=cls.pg.url,
+                            extra_config={"pg_statement_timeout_ms": STATEMENT_TIMEOUT_MS,
+                                          "pg_connect_timeout_s": CONNECT_TIMEOUT_S,
+                                          "busy_timeout_ms": 1000, "request_timeout_s": 30})
+            cls.fcgi.start()
+            cls.nginx = Nginx(cls.root, f"unix:{cls.fcgi.socket_path}").start()
+            ok = wait_until(lambda: http_request(cls.nginx.port, "GET", "/api/health", timeout=5).status == 200,
+                            30, interval=0.1)
+            if not ok:
+                raise AssertionError("not healthy\n" + cls.fcgi.log_tail())
+        except BaseException:
+            cls._teardown()
+            raise
+
+    @classmethod
+    def _teardown(cls):
+        try:
+            cls.resume_server()
+            if cls.nginx is not None:
+                cls.nginx.stop()
+            if cls.fcgi is not None:
+                cls.fcgi.stop()
+        finally:
+            try:
+                if cls.pg is not None:
+                    cls.pg.drop()
+            finally:
+                shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls._teardown()
+        finally:
+            super().tearDownClass()
+
+    @classmethod
+    def server_pids(cls):
+        with open(os.path.join(cls.pg.host, "data", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        return sorted(process_tree(postmaster))
+
+    @classmethod
+    def stop_server(cls):
+        cls.stopped = cls.server_pids()
+        for pid in cls.stopped:
+            os.kill(pid, signal.SIGSTOP)
+
+    @classmethod
+    def resume_server(cls):
+        for pid in cls.stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        cls.stopped = []
+
+    def log_tails(self, lines=15):
+        return self.fcgi.log_tail(lines)
+
+    def req(self, method, path, json=None, timeout=60):
+        return http_request(self.nginx.port, method, path, json=json, timeout=timeout)
+
+    def book(self, rid, day):
+        return self.req("POST", f"/api/cars/{rid}/allocations",
+                        json={"from_datetime": f"2230-01-{day:02d}T10:00:00Z",
+                              "to_datetime": f"2230-01-{day:02d}T11:00:00Z", "allocation_type": "booking"})
+
+    def test_a_stopped_server_is_503_within_the_timeouts_and_service_resumes_after_it_continues(self):
+        r = self.req("POST", "/api/cars", json={"name": "stall"})
+        self.assertStatus(r, 201)
+        rid = r.json()["id"]
+        self.assertStatus(self.book(rid, 1), 201)
+        self.stop_server()
+        try:
+            # Several at once: every pooled connection, and new ones, meet the stopped server.
+            results = [None] * 6
+
+            def client(i):
+                start = time.monotonic()
+                try:
+                    resp = self.book(rid, 2 + i) if i % 2 == 0 else self.req("GET", f"/api/cars/{rid}")
+                    results[i] = (resp, time.monotonic() - start)
+                except Exception as e:  # reported below
+                    results[i] = (e, time.monotonic() - start)
+
+            threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(results))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            for i, (resp, took) in enumerate(results):
+                with self.subTest(client=i):
+                    self.assertNotIsInstance(resp, Exception, f"{resp!r}\n" + self.log_tails())
+                    self.assertStatus(resp, 503, "with the server stopped")
+                    self.assertEqual(resp.content_type, "application/problem+json")
+                    self.assertEqual(resp.headers.get("Retry-After"), "1")
+                    self.assertLess(took, ANSWER_WITHIN_S, f"answered after {took:.1f} s")
+            sys.stderr.write(f"\n[pg stalled] answers with the server stopped after "
+                             f"{[round(t, 2) for _, t in results]} s\n")
+            start = time.monotonic()
+            h = self.req("GET", "/api/health")
+            self.assertStatus(h, 503, "health with the server stopped")
+            self.assertLess(time.monotonic() - start, ANSWER_WITHIN_S)
+            self.assertTrue(self.fcgi.alive(), self.fcgi.log_tail())
+        finally:
+            self.resume_server()
+        # Back by itself: the pool reconnects.
+        ok = wait_until(lambda: self.req("GET", "/api/health", timeout=15).status == 200, 30, interval=0.2)
+        self.assertTrue(ok, "not healthy again after SIGCONT\n" + self.log_tails())
+        r = self.book(rid, 20)
+        self.assertStatus(r, 201, "a booking after the server continued")
+        rows = self.pg.rows("SELECT count(*) FROM allocations WHERE resource_id = ?", (rid,))
+        # The first booking, the one after, and any of the stopped-time ones that reached the server
+        # before it stopped (none is acknowledged; each may or may not have committed).
+        self.assertGreaterEqual(rows[0][0], 2)
+        self.assertLessEqual(rows[0][0], 2 + 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
