@@ -49,16 +49,17 @@ http_response list_free_gaps(const api_call& call) {
     auto response = json_response(200, encode_free_gaps(gaps));
     if (page.more) {
         response.headers.emplace_back(
-            "Link", query.next_page_link_with("/api/" + call.type->collection + "/" +
-                                                  call.where.resource_id + "/free",
-                                              "from", format_timestamp(page.next_from)));
+            "Link", query.next_page_link_with(
+                        "/api/" + call.type->collection + "/" + call.where.resource_id + "/free",
+                        "from", format_timestamp(page.next_from)));
     }
     return response;
 }
 
 http_response book_any_free(const api_call& call) {
     const any_free_input input = decode_any_free_input(call.request.body);
-    const allocation created = book_any(call.ctx.db, *call.type, input.allocation, input.candidates);
+    const allocation created =
+        book_any(call.ctx.db, *call.type, input.allocation, input.candidates);
     auto response = json_response(201, encode_allocation(created, call.type->type_name));
     std::string location = "/api/" + call.type->collection + "/" + created.resource_id;
     location.append("/allocations/").append(created.id);

@@ -43,13 +43,11 @@ allocation_rules merge_rules(allocation_rules declared, const type_rule_override
     if (overrides.allocation_types) declared.allocation_types = *overrides.allocation_types;
     for (const auto& [type, bounds] : overrides.durations) {
         auto& durations = declared.durations;
-        durations.erase(std::remove_if(durations.begin(), durations.end(),
-                                       [&](const duration_rule& d) {
-                                           return d.allocation_type == type;
-                                       }),
-                        durations.end());
-        if (bounds.first || bounds.second)
-            durations.push_back({type, bounds.first, bounds.second});
+        durations.erase(
+            std::remove_if(durations.begin(), durations.end(),
+                           [&](const duration_rule& d) { return d.allocation_type == type; }),
+            durations.end());
+        if (bounds.first || bounds.second) durations.push_back({type, bounds.first, bounds.second});
     }
     if (overrides.buffer_before_us) declared.buffer_before_us = *overrides.buffer_before_us;
     if (overrides.buffer_after_us) declared.buffer_after_us = *overrides.buffer_after_us;
@@ -74,16 +72,16 @@ void check_type_rules(const allocation_rules& rules, const allocation& a, start_
                                                  describe_span(*d->min_us)});
         }
         if (d->max_us && length > *d->max_us) {
-            errors.push_back({"to_datetime",
-                              open ? "a " + a.allocation_type + " cannot be open-ended (at most " +
-                                         describe_span(*d->max_us) + ")"
-                                   : "a " + a.allocation_type + " lasts at most " +
-                                         describe_span(*d->max_us)});
+            errors.push_back(
+                {"to_datetime",
+                 open ? "a " + a.allocation_type + " cannot be open-ended (at most " +
+                            describe_span(*d->max_us) + ")"
+                      : "a " + a.allocation_type + " lasts at most " + describe_span(*d->max_us)});
         }
     }
     if (rules.min_notice_us > 0 && start == start_change::new_start) {
-        const bool late =
-            a.from_us == open_start || a.from_us < now_us || a.from_us - now_us < rules.min_notice_us;
+        const bool late = a.from_us == open_start || a.from_us < now_us ||
+                          a.from_us - now_us < rules.min_notice_us;
         if (late) {
             errors.push_back({"from_datetime", "must be at least " +
                                                    describe_span(rules.min_notice_us) +

@@ -72,7 +72,7 @@ struct type_description {
     std::string type_name;
     std::string collection;
     std::vector<attribute_spec> attributes;
-    allocation_rules rules;
+    allocation_rules rules = {};
 };
 std::string encode_types(const std::vector<type_description>& types);
 // The JSON Schema (draft 2020-12) object of one type's attributes.
