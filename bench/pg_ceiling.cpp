@@ -99,10 +99,10 @@ std::int64_t now_us() {
 const char* const insert_allocation =
     "WITH r AS (SELECT id FROM resources WHERE id = $1 FOR NO KEY UPDATE),"
     " inserted AS (INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type,"
-    " description, dump, created_us)"
+    " description, dump, created_us, blocked_from_us, blocked_to_us)"
     " SELECT CAST($2 AS text), r.id, CAST($3 AS bigint), CAST($4 AS bigint),"
     " CAST($5 AS text), CAST($6 AS text), CAST($7 AS text),"
-    " CAST($8 AS bigint) FROM r"
+    " CAST($8 AS bigint), CAST($3 AS bigint), CAST($4 AS bigint) FROM r"
     " ON CONFLICT ON CONSTRAINT allocations_no_overlap DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM inserted)";
 

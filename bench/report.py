@@ -19,6 +19,7 @@ CASES = [
     ("a", "(a) ceiling: nginx answers a constant JSON body"),
     ("b", "(b) GET /api/cars/{id}"),
     ("c", "(c) GET /api/cars?limit=100 (100 cars)"),
+    ("g", "(g) GET /api/trucks/availability, one page (10 000 trucks × 100 allocations)"),
     ("f", "(f) ceiling: raw %s check-and-insert, 1 connection"),
     ("d", "(d) POST allocation, non-overlapping"),
     ("e10", "(e) POST allocation, car with 10 allocations"),

@@ -33,7 +33,9 @@
 #                             scripts/setup.sh (installs, builds build/)
 #   BENCH_TMPDIR [$TMPDIR or /tmp]  where the temporary directory goes
 #                             (the database and the ceiling's file live there)
-#   BENCH_CASES [a b c d e f]  the cases to run (a ratio needs its ceiling)
+#   BENCH_G_RESOURCES [10000] trucks of case (g), the availability page
+#   BENCH_G_ALLOCATIONS [100] allocations of each of them
+#   BENCH_CASES [a b c d e f g]  the cases to run (a ratio needs its ceiling)
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, database)
 #   BENCH_STRICT [0]          1: exit 3 when a target is missed
 # Exit status: 0 when every request of every measured run got a 2xx (targets
@@ -65,7 +67,9 @@ post_cars="${BENCH_POST_CARS:-8}"
 e_requests="${BENCH_E_REQUESTS:-2000}"
 workers="${BENCH_WORKERS:-$cores}"
 threads="${BENCH_THREADS:-}"
-cases="${BENCH_CASES:-a b c d e f}"
+cases="${BENCH_CASES:-a b c d e f g}"
+g_resources="${BENCH_G_RESOURCES:-10000}"
+g_allocations="${BENCH_G_ALLOCATIONS:-100}"
 wrk_threads_max="${BENCH_WRK_THREADS:-$cores}"
 database="${BENCH_DATABASE:-sqlite}"
 
@@ -82,7 +86,10 @@ is_count "$wrk_threads_max" || die "BENCH_WRK_THREADS must be a positive integer
 is_count "$workers" || die "BENCH_WORKERS must be a positive integer"
 [[ -z "$threads" ]] || is_count "$threads" || die "BENCH_THREADS must be a positive integer"
 [[ "$database" == @(sqlite|postgresql) ]] || die "BENCH_DATABASE must be sqlite or postgresql"
-for c in $cases; do [[ "$c" == [abcdef] ]] || die "BENCH_CASES: unknown case '$c' (a b c d e f)"; done
+is_count "$g_resources" && ((g_resources <= 100000)) || die "BENCH_G_RESOURCES must be 1..100000"
+is_count "$g_allocations" && ((g_allocations <= 1000)) || die "BENCH_G_ALLOCATIONS must be 1..1000"
+for c in $cases; do [[ "$c" == [abcdefg] ]] || die "BENCH_CASES: unknown case '$c' (a b c d e f g)"; done
+wanted() { [[ " $cases " == *" $1 "* ]]; }
 for tool in wrk nginx curl python3 g++ timeout; do
     command -v "$tool" >/dev/null || die "$tool is not installed (scripts/setup.sh installs the stack's packages)"
 done
@@ -357,6 +364,27 @@ else
     python3 "$bench/fixtures.py" populate "$db_path" "$tmp/populate.json" || fail "populating failed"
 fi
 
+# Case (g): a fleet of trucks with their allocations, straight into the
+# database too (10 000 resources through the API would take minutes).
+g_from="2030-01-05T04:00:00Z"  # hour 100 of the fleet's allocations:
+g_to="2030-01-05T05:00:00Z"    # every other truck is busy then
+if wanted g; then
+    note "pre-populating case (g): $g_resources trucks with $g_allocations allocations each"
+    python3 "$bench/fixtures.py" fleet-spec "$g_resources" "$g_allocations" "$tmp/fleet.json" ||
+        fail "fleet spec failed"
+    if [[ "$database" == postgresql ]]; then
+        python3 "$bench/fixtures.py" postgresql-fleet-sql "$tmp/fleet.json" >"$tmp/fleet.sql" ||
+            fail "populating the fleet failed"
+        "$psql_bin" "$pg_url" -X -q -v ON_ERROR_STOP=1 --single-transaction -f "$tmp/fleet.sql" >&2 ||
+            fail "populating the fleet failed"
+        "$psql_bin" "$pg_url" -X -q -v ON_ERROR_STOP=1 -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >&2 ||
+            fail "VACUUM ANALYZE / CHECKPOINT failed"
+    else
+        python3 "$bench/fixtures.py" populate-fleet "$db_path" "$tmp/fleet.json" ||
+            fail "populating the fleet failed"
+    fi
+fi
+
 # --- Measuring ---------------------------------------------------------------
 start_stack
 loadavg_start="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -413,8 +441,6 @@ run_ceiling() {
     echo "  f run $run: $json" >&2
 }
 
-wanted() { [[ " $cases " == *" $1 "* ]]; }
-
 # One round: every case once. Rounds are interleaved (a b c f d e… a b c …)
 # so that a change in the machine's load hits every case alike; the sizes of
 # (e) take turns at going first.
@@ -423,6 +449,7 @@ round() {
     wanted a && run_wrk a "$r" "$connections" /bench/constant get
     wanted b && run_wrk b "$r" "$connections" "/api/cars/$get_car" get
     wanted c && run_wrk c "$r" "$connections" "/api/cars?limit=100" get
+    wanted g && run_wrk g "$r" "$connections" "/api/trucks/availability?from=$g_from&to=$g_to" get
     wanted f && run_ceiling "$r"
     wanted d && run_wrk d "$r" "$post_connections" /api/cars/allocations post "$r" 0 "${d_cars[@]}"
     wanted e || return 0
@@ -488,7 +515,7 @@ python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$
     --meta "machine=$cores cores, $(uname -r), load average before: $loadavg_start" \
     --meta "stack=$layout, threads=$threads_shown each; nginx worker_processes=$nginx_workers_shown keepalive=$keepalive_shown; $db_shown" \
     --meta "nginx access log=$([[ "${BENCH_ACCESS_LOG:-null}" == null ]] && echo "written to /dev/null (same work for nginx, no disk I/O)" || echo "written to a file")" \
-    --meta "runs=$runs × ${duration}s per case after ${warmup}s warm-up; (d) books round-robin over $post_cars cars; (e) stops after $e_requests bookings per run" \
+    --meta "runs=$runs × ${duration}s per case after ${warmup}s warm-up; (d) books round-robin over $post_cars cars; (e) stops after $e_requests bookings per run; (g) $g_resources trucks × $g_allocations allocations" \
     --strict "${BENCH_STRICT:-0}"
 rc=$?
 set -e

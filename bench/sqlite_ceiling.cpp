@@ -190,7 +190,8 @@ int main(int argc, char** argv) {
     sqlite3_stmt* insert = prepare(
         db,
         "INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type, description,"
-        " dump, created_us) VALUES (?, ?, ?, ?, 'booking', 'bench', NULL, ?)");
+        " dump, created_us, blocked_from_us, blocked_to_us)"
+        " VALUES (?1, ?2, ?3, ?4, 'booking', 'bench', NULL, ?5, ?3, ?4)");
 
     const std::int64_t base_us = 4102444800LL * 1000000;  // 2100-01-01T00:00:00Z
     const std::int64_t minute_us = 60LL * 1000000;

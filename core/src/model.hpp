@@ -31,6 +31,23 @@ struct allocation {
     std::optional<std::string> description;
     std::optional<std::string> dump_json;  // canonical JSON object text
     std::int64_t created_us = 0;
+    // The type's turnaround buffers (booking/type_rules.hpp) at the time
+    // it was written: the range kept from other allocations, the blocked
+    // range, is [from_us - buffer_before_us, to_us + buffer_after_us),
+    // saturating at the open ends (blocked_from / blocked_to). The
+    // no-overlap rule works on it.
+    std::int64_t buffer_before_us = 0;
+    std::int64_t buffer_after_us = 0;
 };
+
+// The blocked range of `a` (see allocation::buffer_before_us); buffers are
+// never negative.
+inline std::int64_t blocked_from(const allocation& a) noexcept {
+    return a.from_us < open_start + a.buffer_before_us ? open_start
+                                                       : a.from_us - a.buffer_before_us;
+}
+inline std::int64_t blocked_to(const allocation& a) noexcept {
+    return a.to_us > open_end - a.buffer_after_us ? open_end : a.to_us + a.buffer_after_us;
+}
 
 }  // namespace invsys

@@ -18,6 +18,7 @@
 #include "json/codec.hpp"
 #include "plugins/registry.hpp"
 #include "util/text.hpp"
+#include "util/uuid.hpp"
 
 using namespace invsys;
 
@@ -133,6 +134,24 @@ void fuzz_allocation(std::string_view body) {
     }
 }
 
+// POST /api/{collection}/allocations: the allocation part as above; the
+// candidates are 1 to max_candidates distinct lower-case UUIDs.
+void fuzz_any_free(std::string_view body) {
+    any_free_input input;
+    try {
+        input = decode_any_free_input(body);
+    } catch (const error& e) {
+        FUZZ_CHECK(e.code() == error_code::invalid || e.code() == error_code::payload_too_large);
+        return;
+    }
+    FUZZ_CHECK(input.candidates.size() <= max_candidates);
+    for (std::size_t i = 0; i < input.candidates.size(); ++i) {
+        FUZZ_CHECK(is_uuid(input.candidates[i]));
+        FUZZ_CHECK(input.candidates[i].find_first_of("ABCDEF") == std::string::npos);
+        for (std::size_t j = 0; j < i; ++j) FUZZ_CHECK(input.candidates[j] != input.candidates[i]);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -154,5 +173,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view body(reinterpret_cast<const char*>(data), size);
     fuzz_resource(body);
     fuzz_allocation(body);
+    fuzz_any_free(body);
     return 0;
 }

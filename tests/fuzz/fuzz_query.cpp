@@ -83,5 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz_with(query, {"from", "to", "allocation_type", "limit", "after"});  // allocations
     fuzz_with(query, {"limit", "after"});                                   // resources
     fuzz_with(query, {"force"});                                            // DELETE
+    fuzz_with(query, {"from", "to", "limit", "after"});                     // availability
+    fuzz_with(query, {"from", "to", "limit"});                              // free gaps
     return 0;
 }

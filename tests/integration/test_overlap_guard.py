@@ -36,8 +36,8 @@ class OverlapGuardTest(StackTestCase):
 
     def insert_sql(self, rid, frm, to, aid=None):
         return ("PRAGMA busy_timeout = 5000; INSERT INTO allocations"
-                " (id, resource_id, from_us, to_us, allocation_type, created_us)"
-                f" VALUES ('{aid or uuid.uuid4()}', '{rid}', {frm}, {to}, 'booking', 0);")
+                " (id, resource_id, from_us, to_us, blocked_from_us, blocked_to_us, allocation_type, created_us)"
+                f" VALUES ('{aid or uuid.uuid4()}', '{rid}', {frm}, {to}, {frm}, {to}, 'booking', 0);")
 
     def count(self, rid):
         return self.stack.query("SELECT count(*) FROM allocations WHERE resource_id = ?", (rid,))[0][0]
@@ -64,8 +64,9 @@ class OverlapGuardTest(StackTestCase):
         self.assertEqual(code, 0, out)
         self.assertEqual(self.count(rid), 3)
         # An update into another row's time fails; one that keeps clear (or only shrinks) goes in.
-        code, out = self.shell(f"UPDATE allocations SET to_us = {utc_us(2041, 3, 1, 12, 30)} WHERE id = '{ok_id}';"
-                               f"UPDATE allocations SET from_us = {utc_us(2041, 3, 1, 11)} WHERE id = '{ok_id}';")
+        shrunk, moved = utc_us(2041, 3, 1, 12, 30), utc_us(2041, 3, 1, 11)
+        code, out = self.shell(f"UPDATE allocations SET to_us = {shrunk}, blocked_to_us = {shrunk} WHERE id = '{ok_id}';"
+                               f"UPDATE allocations SET from_us = {moved}, blocked_from_us = {moved} WHERE id = '{ok_id}';")
         self.assertNotEqual(code, 0, out)
         self.assertIn("allocation overlaps an existing allocation", out)
         self.assertEqual(self.stack.query("SELECT from_us, to_us FROM allocations WHERE id = ?", (ok_id,)),

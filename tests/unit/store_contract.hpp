@@ -25,6 +25,7 @@
 //
 // No include guard: included once per backend file.
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <latch>
@@ -734,6 +735,172 @@ INVSYS_STORE_CONTRACT_CASE(
         second->insert_resource(make_resource("Lorry", lorry_name));
         CHECK_NOTHROW(s.db->insert_allocation(make_allocation(car.id, i * 10, i * 10 + 5)));
     }
+}
+
+// --- availability, blocked ranges, any free one ------------------------------
+
+namespace {
+
+invsys::allocation buffered(const std::string& resource_id, std::int64_t from, std::int64_t to,
+                            std::int64_t before, std::int64_t after) {
+    invsys::allocation a = invsys::store_test::make_allocation(resource_id, from, to);
+    a.buffer_before_us = before;
+    a.buffer_after_us = after;
+    return a;
+}
+
+}  // namespace
+
+INVSYS_STORE_CONTRACT_CASE("buffers are part of the blocked range the no-overlap rule covers",
+                           "[store][allocations][buffers]") {
+    TestType s;
+    const resource van = make_resource("Van", "V");
+    s.db->insert_resource(van);
+    const allocation first = buffered(van.id, 1000, 2000, 100, 300);  // blocks [900, 2300)
+    s.db->insert_allocation(first);
+    // Another booking needs its own buffers clear of the first one's too.
+    const error e =
+        error_from([&] { s.db->insert_allocation(buffered(van.id, 2300, 3000, 1, 0)); });
+    CHECK(e.code() == error_code::conflict);
+    CHECK(e.conflicts == std::vector<std::string>{first.id});
+    CHECK_NOTHROW(s.db->insert_allocation(buffered(van.id, 2301, 3000, 1, 0)));
+    CHECK(error_from([&] { s.db->insert_allocation(buffered(van.id, 500, 899, 0, 2)); }).code() ==
+          error_code::conflict);
+    CHECK_NOTHROW(s.db->insert_allocation(buffered(van.id, 500, 898, 0, 2)));
+    // Read back with its buffers; an update keeps them under the same rule.
+    CHECK(s.db->find_allocation(van.id, first.id)->buffer_after_us == 300);
+    allocation moved = first;
+    moved.to_us = 2100;  // blocks to 2400: into the next one's buffer
+    CHECK(error_from([&] { s.db->update_allocation(moved); }).code() == error_code::conflict);
+    moved.buffer_after_us = 0;
+    CHECK_NOTHROW(s.db->update_allocation(moved));
+}
+
+INVSYS_STORE_CONTRACT_CASE("available resources are those with nothing blocked in the window",
+                           "[store][availability]") {
+    TestType s;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        const resource car = make_resource("Car", "A" + std::to_string(i));
+        s.db->insert_resource(car);
+        ids.push_back(car.id);
+    }
+    s.db->insert_resource(make_resource("Lorry", "L"));
+    s.db->insert_allocation(buffered(ids[0], 100, 200, 0, 0));
+    s.db->insert_allocation(buffered(ids[1], 300, 400, 0, 50));  // blocked to 450
+    s.db->insert_allocation(buffered(ids[2], 0, 1000, 0, 0));
+    for (int k = 0; k < 50; ++k)  // many allocations ahead of the window change nothing
+        s.db->insert_allocation(buffered(ids[3], 10000 + 10 * k, 10005 + 10 * k, 0, 0));
+
+    const auto available = [&](std::int64_t from, std::int64_t to) {
+        return ids_of(s.db->list_available_resources("Car", {from, to}, std::nullopt, 100));
+    };
+    CHECK(available(200, 300) == std::vector<std::string>{ids[0], ids[1], ids[3]});
+    CHECK(available(420, 500) == std::vector<std::string>{ids[0], ids[3]});
+    CHECK(available(450, 500) == std::vector<std::string>{ids[0], ids[1], ids[3]});
+    CHECK(available(1000, open_end) == std::vector<std::string>{ids[0], ids[1], ids[2]});
+    CHECK(available(999, open_end) == std::vector<std::string>{ids[0], ids[1]});
+    CHECK(available(open_start, open_end).empty());
+    CHECK(ids_of(s.db->list_available_resources("Car", {200, 300}, ids[0], 1)) ==
+          std::vector<std::string>{ids[1]});
+    CHECK(error_from([&] {
+              s.db->list_available_resources("Car", {200, 300}, std::string("nope"), 1);
+          }).code() == error_code::invalid);
+}
+
+INVSYS_STORE_CONTRACT_CASE("blocked ranges in a window come in order, a page at a time",
+                           "[store][availability]") {
+    TestType s;
+    const resource car = make_resource("Car", "B");
+    s.db->insert_resource(car);
+    for (int k = 0; k < 10; ++k)
+        s.db->insert_allocation(buffered(car.id, 100 * k, 100 * k + 50, 0, 0));
+    const auto page = s.db->blocked_ranges(car.id, {125, 460}, 100);
+    CHECK_FALSE(page.more);
+    REQUIRE(page.ranges.size() == 4);  // 100-150 .. 400-450, the last one ending inside
+    CHECK(page.ranges.front().from == 100);
+    CHECK(page.ranges.back().to == 450);
+    const auto straddling = s.db->blocked_ranges(car.id, {120, 420}, 100);
+    REQUIRE(straddling.ranges.size() == 4);
+    CHECK(straddling.ranges.back().from == 400);
+    const auto cut = s.db->blocked_ranges(car.id, {0, 1000}, 3);
+    CHECK(cut.more);
+    REQUIRE(cut.ranges.size() == 3);
+    CHECK(cut.ranges[2].from == 200);
+    CHECK(s.db->blocked_ranges(car.id, {60, 100}, 3).ranges.empty());
+}
+
+INVSYS_STORE_CONTRACT_CASE("any free one takes the first free candidate, or refuses",
+                           "[store][availability]") {
+    TestType s;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+        const resource car = make_resource("Car", "F" + std::to_string(i));
+        s.db->insert_resource(car);
+        ids.push_back(car.id);
+    }
+    s.db->insert_allocation(buffered(ids[0], 100, 200, 0, 0));
+    const auto request = [&](std::int64_t from, std::int64_t to) {
+        allocation a = buffered("", from, to, 0, 0);
+        a.id = next_id("any");
+        return a;
+    };
+    CHECK(s.db->insert_allocation_on_first_free(request(150, 160), "Car", ids) == ids[1]);
+    CHECK(s.db->insert_allocation_on_first_free(request(150, 160), "Car", {}) == ids[2]);
+    const error none =
+        error_from([&] { s.db->insert_allocation_on_first_free(request(150, 160), "Car", {}); });
+    CHECK(none.code() == error_code::conflict);
+    CHECK(none.conflicts.empty());
+    CHECK(s.db->insert_allocation_on_first_free(request(200, 300), "Car", {ids[2], ids[0]}) ==
+          ids[2]);
+    const long long before = s.count_rows("allocations");
+    CHECK(error_from([&] {
+              s.db->insert_allocation_on_first_free(request(900, 901), "Car", {ids[0], "unknown"});
+          }).code() == error_code::not_found);
+    CHECK(error_from([&] {
+              s.db->insert_allocation_on_first_free(request(900, 901), "Lorry", {ids[0]});
+          }).code() == error_code::not_found);
+    CHECK(s.count_rows("allocations") == before);
+}
+
+INVSYS_STORE_CONTRACT_CASE("racing any-free bookers get one resource each, as many as there are",
+                           "[store][availability][concurrency]") {
+    TestType s;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+        const resource car = make_resource("Car", "R" + std::to_string(i));
+        s.db->insert_resource(car);
+        ids.push_back(car.id);
+    }
+    constexpr int bookers = 8;
+    std::latch start(bookers);
+    std::vector<std::string> won(bookers);
+    std::atomic<int> refused{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < bookers; ++i) {
+        threads.emplace_back([&, i] {
+            auto db = s.open();
+            allocation a = buffered("", 100, 200, 0, 0);
+            a.id = next_id("race");
+            start.arrive_and_wait();
+            try {
+                won[i] = db->insert_allocation_on_first_free(
+                    a, "Car", i % 2 ? ids : std::vector<std::string>{});
+            } catch (const error& e) {
+                (e.code() == error_code::conflict ? refused : failed)++;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(failed == 0);
+    CHECK(refused == bookers - 3);
+    std::vector<std::string> winners;
+    for (const auto& w : won)
+        if (!w.empty()) winners.push_back(w);
+    std::sort(winners.begin(), winners.end());
+    std::vector<std::string> expected = ids;
+    std::sort(expected.begin(), expected.end());
+    CHECK(winners == expected);
 }
 
 #undef INVSYS_STORE_CONTRACT_CASE

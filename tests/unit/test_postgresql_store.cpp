@@ -303,12 +303,17 @@ using fresh_store = postgresql_backend;
 // SQL text for an allocation row written by hand.
 std::string allocation_values(const std::string& id, const std::string& resource_id,
                               std::int64_t from, std::int64_t to) {
-    return "('" + id + "', '" + resource_id + "', " + std::to_string(from) + ", " +
-           std::to_string(to) + ", 'booking', 0)";
+    // No buffers: the blocked range is the allocation's own.
+    std::string range = std::to_string(from);
+    range.append(", ").append(std::to_string(to));
+    std::string values = "('";
+    values.append(id).append("', '").append(resource_id).append("', ");
+    values.append(range).append(", 'booking', 0, ").append(range).append(")");
+    return values;
 }
 constexpr const char* allocation_columns =
-    "INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type, created_us) "
-    "VALUES ";
+    "INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type, created_us,"
+    " blocked_from_us, blocked_to_us) VALUES ";
 
 }  // namespace
 
@@ -440,7 +445,7 @@ TEST_CASE("an overlapping row written by direct SQL is refused by the database i
     CHECK(s.count_rows("allocations") == (*r.sqlstate == '\0' ? 3 : 2));
 }
 
-TEST_CASE("moving a row by direct SQL onto another is refused, and period cannot be written",
+TEST_CASE("moving a row by direct SQL onto another is refused, and blocked cannot be written",
           "[.postgresql][store][constraint]") {
     fresh_store s;
     const resource car = make_resource("Car", "Car1");
@@ -450,12 +455,16 @@ TEST_CASE("moving a row by direct SQL onto another is refused, and period cannot
     s.db->insert_allocation(a);
     s.db->insert_allocation(b);
     auto raw = s.raw();
-    CHECK(raw->sqlstate_of("UPDATE allocations SET to_us = 201 WHERE id = '" + a.id + "'") ==
-          "23P01");
-    CHECK(raw->sqlstate_of("UPDATE allocations SET to_us = 9223372036854775807 WHERE id = '" +
+    CHECK(raw->sqlstate_of("UPDATE allocations SET to_us = 201, blocked_to_us = 201 WHERE id = '" +
                            a.id + "'") == "23P01");
-    // period follows from_us and to_us only (a generated column).
-    CHECK(raw->sqlstate_of("UPDATE allocations SET period = tstzrange(NULL, NULL) WHERE id = '" +
+    CHECK(raw->sqlstate_of("UPDATE allocations SET to_us = 9223372036854775807,"
+                           " blocked_to_us = 9223372036854775807 WHERE id = '" +
+                           a.id + "'") == "23P01");
+    // The blocked range holds the allocation (allocations_blocked_covers).
+    CHECK(raw->sqlstate_of("UPDATE allocations SET to_us = 201 WHERE id = '" + a.id + "'") ==
+          "23514");
+    // blocked follows blocked_from_us and blocked_to_us only (a generated column).
+    CHECK(raw->sqlstate_of("UPDATE allocations SET blocked = tstzrange(NULL, NULL) WHERE id = '" +
                            b.id + "'") == "428C9");
     CHECK(s.db->find_allocation(car.id, a.id)->to_us == 200);
 }
@@ -482,10 +491,10 @@ TEST_CASE("open ends are unbounded range ends, and bounds are exact to the micro
     s.db->insert_allocation(a);
     auto raw = s.raw();
     const auto row = raw->rows(
-        "SELECT lower_inf(period), upper_inf(period),"
-        " coalesce(extract(epoch FROM lower(period)) * 1000000 = from_us, true),"
-        " coalesce(extract(epoch FROM upper(period)) * 1000000 = to_us, true),"
-        " isfinite(lower(period)) IS NOT FALSE AND isfinite(upper(period)) IS NOT FALSE"
+        "SELECT lower_inf(blocked), upper_inf(blocked),"
+        " coalesce(extract(epoch FROM lower(blocked)) * 1000000 = from_us, true),"
+        " coalesce(extract(epoch FROM upper(blocked)) * 1000000 = to_us, true),"
+        " isfinite(lower(blocked)) IS NOT FALSE AND isfinite(upper(blocked)) IS NOT FALSE"
         " FROM allocations WHERE id = '" +
         a.id + "'");
     REQUIRE(row.size() == 1);

@@ -5,11 +5,28 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace invsys {
+
+// One type's allocation rules as the configuration overrides them
+// (`rules.<Type>.<rule> = value`, docs/api.md "Per-type rules"): each
+// given rule replaces what the type's plugin declared; the rest stay.
+struct type_rule_overrides {
+    std::optional<std::vector<std::string>> allocation_types;  // empty: any
+    // Per allocation_type: (minimum, maximum), microseconds; either absent.
+    std::map<std::string, std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>>
+        durations;
+    std::optional<std::int64_t> buffer_before_us;
+    std::optional<std::int64_t> buffer_after_us;
+    std::optional<std::int64_t> min_notice_us;
+};
 
 struct config {
     // `sqlite:<path>` (default backend) or `postgresql://…` / `postgresql:<conninfo>`.
@@ -73,6 +90,9 @@ struct config {
     // TCP peers allowed: comma-separated addresses, each with an optional
     // /prefix (IPv4 or IPv6).
     std::string fastcgi_allowed_addrs = "127.0.0.0/8,::1";
+    // Per type name: allocation rules that replace the plugin's (file only,
+    // no environment override).
+    std::map<std::string, type_rule_overrides, std::less<>> type_rules;
 
     // Reads `path` (when not empty), then applies INVSYS_* environment
     // variables. Throws std::runtime_error naming the file, line and key on

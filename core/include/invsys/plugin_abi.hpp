@@ -37,7 +37,7 @@
 // Bump when anything in resource_type.hpp or this file changes layout or
 // meaning. Overridable only so that tests can build a mismatching plugin.
 #ifndef INVSYS_PLUGIN_ABI_VERSION
-#define INVSYS_PLUGIN_ABI_VERSION 1u
+#define INVSYS_PLUGIN_ABI_VERSION 2u
 #endif
 
 #define INVSYS_STRINGIFY_DETAIL(x) #x

@@ -68,6 +68,33 @@ struct rule_violation {
     std::string message;
 };
 
+// Bounds on how long an allocation of one allocation_type may last, in
+// microseconds; either may be absent. An open-ended allocation lasts
+// forever: it breaks every maximum.
+struct duration_rule {
+    std::string allocation_type;
+    std::optional<std::int64_t> min_us;
+    std::optional<std::int64_t> max_us;
+};
+
+// Declarative allocation rules of a type: core checks them, shows them in
+// GET /api/types, and lets the configuration override each one per type
+// (docs/api.md, "Per-type rules"). The default is no rule at all.
+struct allocation_rules {
+    // The allocation_type values accepted; empty: any.
+    std::vector<std::string> allocation_types;
+    // At most one entry per allocation_type; types without one are unbounded.
+    std::vector<duration_rule> durations;
+    // A turnaround buffer kept free before the start and after the end of
+    // each allocation (cleaning, handover): part of the blocked range that
+    // no other allocation's blocked range may overlap. 0 to 366 days.
+    std::int64_t buffer_before_us = 0;
+    std::int64_t buffer_after_us = 0;
+    // How long before its start an allocation must at least be made (or
+    // moved); an open start is always too late once this is set.
+    std::int64_t min_notice_us = 0;
+};
+
 class BOOST_SYMBOL_VISIBLE resource_type {
   public:
     virtual ~resource_type() = default;
@@ -94,6 +121,10 @@ class BOOST_SYMBOL_VISIBLE resource_type {
     virtual std::vector<rule_violation> check_allocation(const allocation_view&) const noexcept {
         return {};
     }
+
+    // The declarative rules (above); optional: none by default. Called once
+    // at load; the configuration may override each rule.
+    virtual allocation_rules rules() const noexcept { return {}; }
 };
 
 }  // namespace invsys

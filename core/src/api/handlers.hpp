@@ -61,5 +61,9 @@ http_response get_allocation(const api_call& call);
 http_response update_allocation(const api_call& call);
 http_response delete_allocation(const api_call& call);
 
+http_response list_available_resources(const api_call& call);
+http_response list_free_gaps(const api_call& call);
+http_response book_any_free(const api_call& call);
+
 }  // namespace api
 }  // namespace invsys

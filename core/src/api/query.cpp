@@ -105,15 +105,21 @@ bool query_params::flag(std::string_view name, bool fallback) const {
 }
 
 std::string query_params::next_page_link(std::string_view path, std::string_view last_id) const {
+    return next_page_link_with(path, "after", last_id);
+}
+
+std::string query_params::next_page_link_with(std::string_view path, std::string_view name,
+                                              std::string_view value) const {
     std::string out = "<";
     out += path;
     out += '?';
-    for (const auto& [key, value] : params_) {
-        if (key == "after") continue;
-        out += percent_encode(key) + '=' + percent_encode(value) + '&';
+    for (const auto& [key, param] : params_) {
+        if (key == name) continue;
+        out += percent_encode(key) + '=' + percent_encode(param) + '&';
     }
-    out += "after=";
-    out += last_id;
+    out += percent_encode(name);
+    out += '=';
+    out += percent_encode(value);
     out += ">; rel=\"next\"";
     return out;
 }

@@ -37,6 +37,10 @@ class query_params {
     // The Link header value for the next page of `path`: every parameter
     // but `after`, then after=<last_id>, percent-encoded, rel="next".
     std::string next_page_link(std::string_view path, std::string_view last_id) const;
+    // The same with `name`=`value` in place of `name` (free gaps go on
+    // from a time, not after an id).
+    std::string next_page_link_with(std::string_view path, std::string_view name,
+                                    std::string_view value) const;
 
   private:
     std::vector<std::pair<std::string, std::string>> params_;

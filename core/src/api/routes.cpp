@@ -11,9 +11,14 @@ constexpr std::array routes{
     route_row{"GET", "/api/types", api::get_types, role::reader},
     route_row{"GET", "/api/{collection}", api::list_resources, role::reader},
     route_row{"POST", "/api/{collection}", api::create_resource, role::writer},
+    // Literal segments win over {id} where {id} would stand (api/router.hpp):
+    // a UUID can never be "availability" or "allocations" anyway.
+    route_row{"GET", "/api/{collection}/availability", api::list_available_resources, role::reader},
+    route_row{"POST", "/api/{collection}/allocations", api::book_any_free, role::writer},
     route_row{"GET", "/api/{collection}/{id}", api::get_resource, role::reader},
     route_row{"PATCH", "/api/{collection}/{id}", api::update_resource, role::writer},
     route_row{"DELETE", "/api/{collection}/{id}", api::delete_resource, role::writer},
+    route_row{"GET", "/api/{collection}/{id}/free", api::list_free_gaps, role::reader},
     route_row{"GET", "/api/{collection}/{id}/allocations", api::list_allocations, role::reader},
     route_row{"POST", "/api/{collection}/{id}/allocations", api::create_allocation, role::writer},
     route_row{"GET", "/api/{collection}/{id}/allocations/{allocation_id}", api::get_allocation,

@@ -1,11 +1,13 @@
 // The service: owns the registry and the store, and runs each request
 // through the pipeline (api/pipeline.hpp) to the handler its route row names.
 #include <algorithm>
+#include <invsys/log.hpp>
 #include <invsys/service.hpp>
 
 #include "api/handlers.hpp"
 #include "api/pipeline.hpp"
 #include "api/router.hpp"
+#include "booking/type_rules.hpp"
 #include "json/codec.hpp"
 #include "plugins/registry.hpp"
 #include "storage/store.hpp"
@@ -16,7 +18,7 @@ namespace {
 std::string describe_types(const plugin_registry& registry) {
     std::vector<type_description> types;
     for (const auto& type : registry.types()) {
-        types.push_back({type.type_name, type.collection, type.attributes});
+        types.push_back({type.type_name, type.collection, type.attributes, type.rules});
     }
     return encode_types(types);
 }
@@ -37,6 +39,21 @@ plugin_registry load_plugins(const config& c) {
     }
     return plugin_registry::load_listed(c.plugin_dir, parse_plugin_manifest(c.plugin_manifest),
                                         reserved_collection_names());
+
+// The configuration's rules.<Type>.* over what each plugin declared. An
+// override for a type no plugin serves is logged, not fatal: removing a
+// plugin must not stop the service.
+plugin_registry with_configured_rules(plugin_registry registry, const config& cfg) {
+    for (const auto& [type_name, overrides] : cfg.type_rules) {
+        const loaded_type* type = registry.find_by_type(type_name);
+        if (type == nullptr) {
+            log_warn("config: rules." + type_name + ".* given, but no loaded plugin serves " +
+                     type_name);
+            continue;
+        }
+        registry.set_rules(type_name, merge_rules(type->rules, overrides));
+    }
+    return registry;
 }
 
 }  // namespace
@@ -50,7 +67,7 @@ struct service::impl {
 
     explicit impl(const config& c)
         : cfg(c),
-          registry(load_plugins(c)),
+          registry(with_configured_rules(load_plugins(c), c)),
           db(store::open(c.database, {c.busy_timeout_ms, connections_of(c), c.pg_connect_timeout_s,
                                       c.pg_statement_timeout_ms, c.pg_tcp_user_timeout_ms,
                                       c.pg_keepalives_idle_s})),

@@ -1,7 +1,10 @@
 #include "booking/booking.hpp"
 
+#include <algorithm>
+
 #include "booking/attribute_validation.hpp"
 #include "booking/rules.hpp"
+#include "booking/type_rules.hpp"
 #include "json/codec.hpp"
 #include "time/timestamp.hpp"
 #include "util/uuid.hpp"
@@ -118,6 +121,45 @@ allocation reschedule(store& db, const loaded_type& type, std::string_view resou
     apply_allocation_input(input, allocation_change::update, type, updated);
     db.update_allocation(updated);
     return updated;
+}
+
+page_of<resource> list_available(store& db, const loaded_type& type, interval window,
+                                 const std::optional<std::string>& after, std::size_t limit) {
+    return page_from(db.list_available_resources(type.type_name, blocked_window(type.rules, window),
+                                                 after, limit + 1),
+                     limit);
+}
+
+free_gaps_page free_gaps(store& db, const loaded_type& type, std::string_view resource_id,
+                         interval window, std::size_t limit) {
+    require_resource(db, type, resource_id);
+    const store::blocked_page blocked = db.blocked_ranges(resource_id, window, limit);
+    free_gaps_page page;
+    std::int64_t cursor = window.from;  // where the next gap may start
+    for (const interval& range : blocked.ranges) {
+        if (range.from > cursor) page.gaps.push_back({cursor, std::min(range.from, window.to)});
+        cursor = std::max(cursor, range.to);
+    }
+    if (!blocked.more && cursor < window.to) page.gaps.push_back({cursor, window.to});
+    if (page.gaps.size() > limit) {
+        page.gaps.resize(limit);
+        page.more = true;
+        page.next_from = page.gaps.back().to;
+    } else if (blocked.more && cursor < window.to) {
+        page.more = true;
+        page.next_from = cursor;
+    }
+    return page;
+}
+
+allocation book_any(store& db, const loaded_type& type, const allocation_input& input,
+                    const std::vector<std::string>& candidates) {
+    allocation created;
+    apply_allocation_input(input, allocation_change::create, type, created);
+    created.id = new_uuid();
+    created.created_us = now_micros();
+    created.resource_id = db.insert_allocation_on_first_free(created, type.type_name, candidates);
+    return created;
 }
 
 void cancel(store& db, const loaded_type& type, std::string_view resource_id,

@@ -64,4 +64,30 @@ allocation reschedule(store& db, const loaded_type& type, std::string_view resou
 void cancel(store& db, const loaded_type& type, std::string_view resource_id,
             std::string_view allocation_id);
 
+// --- availability (docs/api.md, "Availability")
+
+// The resources of the type that a booking of exactly `window` would fit:
+// nothing blocked in `window` widened by the type's buffers. Oldest first.
+page_of<resource> list_available(store& db, const loaded_type& type, interval window,
+                                 const std::optional<std::string>& after, std::size_t limit);
+
+// The free gaps of one resource inside `window`: the times no blocked range
+// covers, clipped to the window, ordered, none of them empty; the whole
+// window when nothing is blocked in it. At most `limit`; when more follow,
+// `more` and `next_from`, where the next page's window starts.
+struct free_gaps_page {
+    std::vector<interval> gaps;
+    bool more = false;
+    std::int64_t next_from = 0;
+};
+free_gaps_page free_gaps(store& db, const loaded_type& type, std::string_view resource_id,
+                         interval window, std::size_t limit);
+
+// "Book any free one": the input's allocation on the first of `candidates`
+// (resource ids of this type; empty: every resource of the type, oldest
+// first) free for its whole blocked range, atomically. not_found when a
+// candidate is unknown; conflict when none is free.
+allocation book_any(store& db, const loaded_type& type, const allocation_input& input,
+                    const std::vector<std::string>& candidates);
+
 }  // namespace invsys

@@ -1,5 +1,6 @@
 #include "booking/rules.hpp"
 
+#include "booking/type_rules.hpp"
 #include "time/timestamp.hpp"
 #include "util/text.hpp"
 
@@ -84,12 +85,19 @@ void apply_allocation_input(const allocation_input& input, allocation_change cha
         errors.push_back({"to_datetime", "must be later than the start"});
     }
     if (errors.empty()) {
+        const bool start_given = input.from_datetime || input.from_infinity;
+        check_type_rules(type.rules, target,
+                         is_new || start_given ? start_change::new_start : start_change::same_start,
+                         now_micros(), errors);
+    }
+    if (errors.empty()) {
         const allocation_view view{target.allocation_type, target.from_us, target.to_us};
         for (auto& violation : type.impl->check_allocation(view)) {
             errors.push_back({std::move(violation.field), std::move(violation.message)});
         }
     }
     if (!errors.empty()) throw_invalid(std::move(errors));
+    apply_buffers(type.rules, target);
 }
 
 }  // namespace invsys

@@ -22,8 +22,10 @@ void check_name(const std::string& name, std::vector<field_error>& errors);
 // Applies `input` to `target` (a new allocation with open ends and no type,
 // or the stored one for PATCH): each end given in either form replaces that
 // end; omitted fields keep their values. allocation_change::create makes
-// the start, end and allocation_type required. Then checks from < to, the field limits and the
-// type's own rules. Throws error(invalid) listing every violation.
+// the start, end and allocation_type required. Then checks from < to, the field limits, the
+// type's declarative rules (booking/type_rules.hpp) and its plugin's own
+// check, and sets the type's buffers. Throws error(invalid) listing every
+// violation.
 enum class allocation_change { create, update };
 void apply_allocation_input(const allocation_input& input, allocation_change change,
                             const loaded_type& type, allocation& target);

@@ -105,6 +105,72 @@ std::string check_address_list(const std::string& key, const std::string& value)
     return value;
 }
 
+// "90s", "15m", "2h", "7d" or "0": a span in microseconds, 0 to 366 days.
+std::int64_t parse_span(const std::string& key, const std::string& value) {
+    constexpr std::int64_t second = 1000 * 1000;
+    constexpr std::int64_t max_days = 366;
+    if (value == "0") return 0;
+    if (value.size() < 2) fail(key, "'" + value + "' is not a span like 90s, 15m, 2h or 7d");
+    const char unit = value.back();
+    const std::int64_t scale = unit == 's'   ? second
+                               : unit == 'm' ? 60 * second
+                               : unit == 'h' ? 3600 * second
+                               : unit == 'd' ? 86400 * second
+                                             : 0;
+    if (scale == 0) fail(key, "'" + value + "' is not a span like 90s, 15m, 2h or 7d");
+    const auto count = parse_unsigned<std::uint64_t>(key, value.substr(0, value.size() - 1), 10, 0,
+                                                     max_days * 86400 * second / scale);
+    return static_cast<std::int64_t>(count) * scale;
+}
+
+// Allocation type names as the API takes them: 1-32 characters, no
+// control characters, no commas (the list separator) or dots (the key's).
+bool plain_allocation_type(const std::string& name) {
+    return !name.empty() && name.size() <= 32 && std::none_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ',' || c == '.';
+    });
+}
+
+// `rules.<Type>.<rule>`: allocation_types, buffer_before, buffer_after,
+// min_notice, duration.<allocation_type> ("<min>..<max>", either side
+// may be empty).
+void set_type_rule(config& cfg, const std::string& key, const std::string& value) {
+    const std::string rest = key.substr(std::string_view("rules.").size());
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos) throw std::runtime_error("unknown key '" + key + "'");
+    const std::string type = rest.substr(0, dot);
+    const std::string rule = rest.substr(dot + 1);
+    type_rule_overrides& rules = cfg.type_rules[type];
+    if (rule == "allocation_types") {
+        std::vector<std::string> names = split_list(key, value);
+        for (const auto& name : names)
+            if (!plain_allocation_type(name))
+                fail(key, "'" + name + "' is not an allocation type of 1 to 32 characters");
+        rules.allocation_types = std::move(names);
+    } else if (rule == "buffer_before") {
+        rules.buffer_before_us = parse_span(key, value);
+    } else if (rule == "buffer_after") {
+        rules.buffer_after_us = parse_span(key, value);
+    } else if (rule == "min_notice") {
+        rules.min_notice_us = parse_span(key, value);
+    } else if (rule.starts_with("duration.") && plain_allocation_type(rule.substr(9))) {
+        const auto range = value.find("..");
+        if (range == std::string::npos) fail(key, "'" + value + "' is not '<min>..<max>'");
+        const std::string low = trim(std::string_view(value).substr(0, range));
+        const std::string high = trim(std::string_view(value).substr(range + 2));
+        std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>> bounds;
+        if (!low.empty()) bounds.first = parse_span(key, low);
+        if (!high.empty()) bounds.second = parse_span(key, high);
+        if ((bounds.first && *bounds.first == 0) || (bounds.second && *bounds.second == 0))
+            fail(key, "bounds must be positive");
+        if (bounds.first && bounds.second && *bounds.first > *bounds.second)
+            fail(key, "the minimum is above the maximum");
+        rules.durations[rule.substr(9)] = bounds;
+    } else {
+        throw std::runtime_error("unknown key '" + key + "'");
+    }
+}
+
 std::string environment_name(std::string_view key) {
     std::string name = "INVSYS_";
     for (const char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -200,6 +266,8 @@ void config::set(const std::string& key, const std::string& value) {
         fastcgi_allowed_groups = check_id_list(key, value);
     } else if (key == "fastcgi_allowed_addrs") {
         fastcgi_allowed_addrs = check_address_list(key, value);
+    } else if (key.starts_with("rules.")) {
+        set_type_rule(*this, key, value);
     } else {
         throw std::runtime_error("unknown key '" + key + "'");
     }

@@ -30,6 +30,17 @@ inline constexpr std::size_t max_json_bytes = 1024 * 1024;
 resource_input decode_resource_input(std::string_view body);
 allocation_input decode_allocation_input(std::string_view body);
 
+// POST /api/{collection}/allocations: an allocation body plus
+// `"candidates"`: an array of 1 to max_candidates distinct resource ids
+// (UUIDs, returned in lower case). Anything else is error(invalid) naming
+// `candidates` or `candidates[i]`.
+inline constexpr std::size_t max_candidates = 100;
+struct any_free_input {
+    allocation_input allocation;
+    std::vector<std::string> candidates;  // empty: not given
+};
+any_free_input decode_any_free_input(std::string_view body);
+
 // Canonical JSON object text of validated attributes (keys sorted).
 std::string encode_attributes(const attribute_map& attributes);
 // Parses stored attribute JSON back (used when a plugin check needs them).
@@ -51,11 +62,17 @@ encoded_page encode_resource_page(const std::vector<resource>& rs, std::size_t m
 encoded_page encode_allocation_page(const std::vector<allocation>& as,
                                     std::string_view resource_type, std::size_t max_bytes);
 
-// GET /api/types: `[{resource_type, collection, attributes: <JSON Schema>}]`.
+// GET /{collection}/{id}/free: `[{from_datetime, to_datetime}]`, an open
+// end as null.
+std::string encode_free_gaps(const std::vector<std::pair<std::int64_t, std::int64_t>>& gaps);
+
+// GET /api/types: `[{resource_type, collection, attributes: <JSON Schema>,
+// rules: {allocation_types, durations, buffer_before_seconds, …}}]`.
 struct type_description {
     std::string type_name;
     std::string collection;
     std::vector<attribute_spec> attributes;
+    allocation_rules rules = {};
 };
 std::string encode_types(const std::vector<type_description>& types);
 // The JSON Schema (draft 2020-12) object of one type's attributes.

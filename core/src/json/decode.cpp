@@ -4,6 +4,7 @@
 #include "json/codec.hpp"
 #include "json/json_reader.hpp"
 #include "json/number_text.hpp"
+#include "util/uuid.hpp"
 
 namespace invsys {
 namespace {
@@ -120,6 +121,60 @@ resource_input decode_resource_input(std::string_view body) {
     return input;
 }
 
+namespace {
+
+// One member of an allocation body; false when `field` is not one.
+bool take_allocation_field(std::string_view field, const rapidjson::Value& value,
+                           allocation_input& input, field_error_list& errors) {
+    if (field == "from_datetime")
+        take_string(value, field, input.from_datetime, errors);
+    else if (field == "to_datetime")
+        take_string(value, field, input.to_datetime, errors);
+    else if (field == "from_infinity")
+        take_flag(value, field, input.from_infinity, errors);
+    else if (field == "to_infinity")
+        take_flag(value, field, input.to_infinity, errors);
+    else if (field == "allocation_type")
+        take_string(value, field, input.allocation_type, errors);
+    else if (field == "description")
+        take_string(value, field, input.description, errors);
+    else if (field == "dump")
+        take_dump(value, input.dump_json, errors);
+    else
+        return false;
+    return true;
+}
+
+void take_candidates(const rapidjson::Value& v, std::vector<std::string>& out,
+                     field_error_list& errors) {
+    if (v.IsNull()) return;
+    if (!v.IsArray()) return errors.add("candidates", "must be an array of resource ids");
+    const auto items = v.GetArray();
+    if (items.Empty()) return errors.add("candidates", "must name at least one resource");
+    if (items.Size() > max_candidates) {
+        return errors.add("candidates",
+                          "must name at most " + std::to_string(max_candidates) + " resources");
+    }
+    std::set<std::string> seen;
+    for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+        const std::string field = "candidates[" + std::to_string(i) + "]";
+        if (!is_text(items[i]) || !is_uuid(text_of(items[i]))) {
+            errors.add(field, "must be a resource id");
+            continue;
+        }
+        std::string id(text_of(items[i]));
+        for (char& c : id)
+            if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+        if (!seen.insert(id).second) {
+            errors.add(field, "names " + id + " again");
+            continue;
+        }
+        out.push_back(std::move(id));
+    }
+}
+
+}  // namespace
+
 allocation_input decode_allocation_input(std::string_view body) {
     rapidjson::Document document;
     parse_object(body, document);
@@ -129,21 +184,25 @@ allocation_input decode_allocation_input(std::string_view body) {
     for (const auto& m : document.GetObject()) {
         const std::string_view field = text_of(m.name);
         if (!fields.first_sighting(field, field, errors)) continue;
-        if (field == "from_datetime")
-            take_string(m.value, field, input.from_datetime, errors);
-        else if (field == "to_datetime")
-            take_string(m.value, field, input.to_datetime, errors);
-        else if (field == "from_infinity")
-            take_flag(m.value, field, input.from_infinity, errors);
-        else if (field == "to_infinity")
-            take_flag(m.value, field, input.to_infinity, errors);
-        else if (field == "allocation_type")
-            take_string(m.value, field, input.allocation_type, errors);
-        else if (field == "description")
-            take_string(m.value, field, input.description, errors);
-        else if (field == "dump")
-            take_dump(m.value, input.dump_json, errors);
-        else
+        if (!take_allocation_field(field, m.value, input, errors))
+            errors.add(field, "unknown field");
+    }
+    std::move(errors).throw_if_any();
+    return input;
+}
+
+any_free_input decode_any_free_input(std::string_view body) {
+    rapidjson::Document document;
+    parse_object(body, document);
+    any_free_input input;
+    field_error_list errors;
+    key_set fields;
+    for (const auto& m : document.GetObject()) {
+        const std::string_view field = text_of(m.name);
+        if (!fields.first_sighting(field, field, errors)) continue;
+        if (field == "candidates")
+            take_candidates(m.value, input.candidates, errors);
+        else if (!take_allocation_field(field, m.value, input.allocation, errors))
             errors.add(field, "unknown field");
     }
     std::move(errors).throw_if_any();

@@ -33,6 +33,13 @@ void write_raw_object(json_writer& w, std::string_view json) {
 
 void write_time(json_writer& w, std::int64_t micros) { write_string(w, format_timestamp(micros)); }
 
+void write_time_or_null(json_writer& w, std::int64_t micros, std::int64_t open) {
+    if (micros == open)
+        w.Null();
+    else
+        write_time(w, micros);
+}
+
 void write_resource(json_writer& w, const resource& r) {
     w.StartObject();
     write_key(w, "id");
@@ -152,6 +159,22 @@ std::string encode_allocations(const std::vector<allocation>& as, std::string_vi
     for (const auto& a : as) write_allocation(w, a, resource_type);
     w.EndArray();
     return text_of(buffer);
+}
+
+std::string encode_free_gaps(const std::vector<std::pair<std::int64_t, std::int64_t>>& gaps) {
+    rapidjson::StringBuffer buffer;
+    json_writer w(buffer);
+    w.StartArray();
+    for (const auto& [from, to] : gaps) {
+        w.StartObject();
+        write_key(w, "from_datetime");
+        write_time_or_null(w, from, open_start);
+        write_key(w, "to_datetime");
+        write_time_or_null(w, to, open_end);
+        w.EndObject();
+    }
+    w.EndArray();
+    return {buffer.GetString(), buffer.GetSize()};
 }
 
 }  // namespace invsys

@@ -77,6 +77,53 @@ void write_schema(json_writer& w, const std::vector<attribute_spec>& attributes)
     w.EndObject();
 }
 
+// Spans in seconds: whole ones as integers, finer ones as fractions.
+void write_seconds(json_writer& w, std::int64_t us) {
+    if (us % 1000000 == 0)
+        w.Int64(us / 1000000);
+    else
+        w.Double(static_cast<double>(us) / 1e6);
+}
+
+void write_optional_seconds(json_writer& w, const std::optional<std::int64_t>& us) {
+    if (us)
+        write_seconds(w, *us);
+    else
+        w.Null();
+}
+
+void write_rules(json_writer& w, const allocation_rules& rules) {
+    w.StartObject();
+    write_key(w, "allocation_types");
+    if (rules.allocation_types.empty()) {
+        w.Null();  // any
+    } else {
+        w.StartArray();
+        for (const auto& name : rules.allocation_types) write_string(w, name);
+        w.EndArray();
+    }
+    write_key(w, "durations");
+    w.StartArray();
+    for (const auto& d : rules.durations) {
+        w.StartObject();
+        write_key(w, "allocation_type");
+        write_string(w, d.allocation_type);
+        write_key(w, "min_seconds");
+        write_optional_seconds(w, d.min_us);
+        write_key(w, "max_seconds");
+        write_optional_seconds(w, d.max_us);
+        w.EndObject();
+    }
+    w.EndArray();
+    write_key(w, "buffer_before_seconds");
+    write_seconds(w, rules.buffer_before_us);
+    write_key(w, "buffer_after_seconds");
+    write_seconds(w, rules.buffer_after_us);
+    write_key(w, "min_notice_seconds");
+    write_seconds(w, rules.min_notice_us);
+    w.EndObject();
+}
+
 }  // namespace
 
 std::string encode_attribute_schema(const std::vector<attribute_spec>& attributes) {
@@ -98,6 +145,8 @@ std::string encode_types(const std::vector<type_description>& types) {
         write_string(w, type.collection);
         write_key(w, "attributes");
         write_schema(w, type.attributes);
+        write_key(w, "rules");
+        write_rules(w, type.rules);
         w.EndObject();
     }
     w.EndArray();

@@ -106,4 +106,36 @@ std::optional<std::string> attribute_specs_problem(const std::vector<attribute_s
     return std::nullopt;
 }
 
+std::optional<std::string> allocation_rules_problem(const allocation_rules& rules) {
+    constexpr std::int64_t max_span_us = 366LL * 24 * 3600 * 1000 * 1000;
+    const auto span_ok = [&](std::int64_t us) { return us >= 0 && us <= max_span_us; };
+    if (!span_ok(rules.buffer_before_us) || !span_ok(rules.buffer_after_us))
+        return "rules: buffers must be 0 to 366 days";
+    if (!span_ok(rules.min_notice_us)) return "rules: minimum notice must be 0 to 366 days";
+    const auto type_ok = [](const std::string& t) { return !t.empty() && t.size() <= 32; };
+    for (std::size_t i = 0; i < rules.allocation_types.size(); ++i) {
+        const std::string& t = rules.allocation_types[i];
+        if (!type_ok(t))
+            return "rules: allocation type " + in_quotes(t) + " is not 1-32 characters";
+        for (std::size_t j = 0; j < i; ++j)
+            if (rules.allocation_types[j] == t)
+                return "rules: allocation type " + in_quotes(t) + " is listed twice";
+    }
+    for (std::size_t i = 0; i < rules.durations.size(); ++i) {
+        const duration_rule& d = rules.durations[i];
+        if (!type_ok(d.allocation_type))
+            return "rules: duration rule for " + in_quotes(d.allocation_type) +
+                   " is not for a 1-32 character allocation type";
+        for (std::size_t j = 0; j < i; ++j)
+            if (rules.durations[j].allocation_type == d.allocation_type)
+                return "rules: two duration rules for " + in_quotes(d.allocation_type);
+        if ((d.min_us && *d.min_us <= 0) || (d.max_us && *d.max_us <= 0))
+            return "rules: durations of " + in_quotes(d.allocation_type) + " must be positive";
+        if (d.min_us && d.max_us && *d.min_us > *d.max_us)
+            return "rules: minimum duration of " + in_quotes(d.allocation_type) +
+                   " is above its maximum";
+    }
+    return std::nullopt;
+}
+
 }  // namespace invsys

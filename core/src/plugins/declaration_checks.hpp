@@ -24,6 +24,11 @@ std::optional<std::string> collection_problem(std::string_view collection,
 // numeric kinds; max_length only on strings.
 std::optional<std::string> attribute_specs_problem(const std::vector<attribute_spec>& specs);
 
+// Buffers and notice 0 to 366 days; allocation types 1-32 characters,
+// listed once; at most one duration rule per allocation type, bounds
+// positive and min <= max.
+std::optional<std::string> allocation_rules_problem(const allocation_rules& rules);
+
 // 'text': how refusal messages quote a name.
 std::string in_quotes(std::string_view text);
 

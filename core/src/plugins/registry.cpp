@@ -139,6 +139,11 @@ bool plugin_registry::state::load(const std::string& path) {
     }
     type.library_path = path;
     type.impl = object.get();
+    type.rules = object->rules();
+    if (auto problem = allocation_rules_problem(type.rules)) {
+        object.reset();
+        return refuse(path, *problem);
+    }
     const std::string loaded =
         "plugin loaded: " + type.type_name + " (" + type.collection + ") from " + path;
     objects.push_back(std::move(object));
@@ -250,6 +255,15 @@ const std::vector<plugin_refusal>& plugin_registry::refusals() const noexcept {
 
 const loaded_type* plugin_registry::find_by_collection(std::string_view collection) const noexcept {
     return state_ ? state_->find_collection(collection) : nullptr;
+}
+
+bool plugin_registry::set_rules(std::string_view type_name, allocation_rules rules) {
+    for (auto& type : state_->types) {
+        if (type.type_name != type_name) continue;
+        type.rules = std::move(rules);
+        return true;
+    }
+    return false;
 }
 
 const loaded_type* plugin_registry::find_by_type(std::string_view type_name) const noexcept {

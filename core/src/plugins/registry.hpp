@@ -24,6 +24,9 @@ struct loaded_type {
     std::vector<attribute_spec> attributes;
     std::string library_path;             // empty for types added in-process
     const resource_type* impl = nullptr;  // owned by the registry
+    // What the plugin declared, with the configuration's overrides applied
+    // (booking/type_rules.hpp).
+    allocation_rules rules = {};
 };
 
 // One refused library and why, as logged.
@@ -62,6 +65,8 @@ class plugin_registry {
     const std::vector<plugin_refusal>& refusals() const noexcept;
     const loaded_type* find_by_collection(std::string_view collection) const noexcept;
     const loaded_type* find_by_type(std::string_view type_name) const noexcept;
+    // Replaces the rules of the type named `type_name`; false when none is.
+    bool set_rules(std::string_view type_name, allocation_rules rules);
 
   private:
     struct state;

@@ -101,6 +101,33 @@ class store {
     virtual void update_allocation(const allocation& a) = 0;
     // not_found when unknown or not on this resource.
     virtual void delete_allocation(std::string_view resource_id, std::string_view id) = 0;
+
+    // --- availability --------------------------------------------------------
+    // The resources of `type` whose allocations' blocked ranges all miss
+    // `window`, oldest first, after the resource `after` (invalid, field
+    // "after", when not one of this type). At most `limit`. One statement;
+    // per resource one index seek, however many allocations it has.
+    virtual std::vector<resource> list_available_resources(std::string_view type, interval window,
+                                                           const std::optional<std::string>& after,
+                                                           std::size_t limit) = 0;
+    // The first `limit` blocked ranges of a resource that overlap `window`,
+    // in order, not clipped; `more` when others follow them. Reads nothing
+    // beyond the window.
+    struct blocked_page {
+        std::vector<interval> ranges;
+        bool more = false;
+    };
+    virtual blocked_page blocked_ranges(std::string_view resource_id, interval window,
+                                        std::size_t limit) = 0;
+    // "Book any free one": inserts `a` (its resource_id ignored) on the
+    // first of `candidates` (ids of resources of `type`; empty: every
+    // resource of the type, oldest first) whose blocked ranges miss a's, and
+    // returns that resource's id. Atomic per candidate: concurrent callers
+    // never book one resource twice, and a caller is refused (conflict, no
+    // `conflicts`) only once it found every candidate taken. not_found when
+    // a candidate is not a resource of `type`, before anything is written.
+    virtual std::string insert_allocation_on_first_free(
+        const allocation& a, std::string_view type, const std::vector<std::string>& candidates) = 0;
 };
 
 }  // namespace invsys

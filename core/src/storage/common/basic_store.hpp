@@ -190,6 +190,57 @@ class basic_store : public store {
         });
     }
 
+    // --- availability ----------------------------------------------------------
+
+    std::vector<resource> list_available_resources(std::string_view type, interval window,
+                                                   const std::optional<std::string>& after,
+                                                   std::size_t limit) override {
+        return self().read("list available resources", [&](Connection& c) {
+            long long after_seq = before_first_resource;
+            if (after) {
+                auto seq = resource_seq(c, type, *after);
+                if (!seq) throw unknown_resource_cursor();
+                after_seq = *seq;
+            }
+            std::vector<resource> page;
+            if (limit == 0) return page;
+            auto& l = query<queries::available_resources>(c);
+            l.type = type;
+            l.after_seq = after_seq;
+            l.from = window.from;
+            l.to = window.to;
+            l.limit = sql_limit(limit);
+            l.st.execute();
+            while (l.st.fetch()) page.push_back(l.row.value());
+            return page;
+        });
+    }
+
+    blocked_page blocked_ranges(std::string_view resource_id, interval window,
+                                std::size_t limit) override {
+        return self().read("list blocked ranges", [&](Connection& c) {
+            auto& b = query<queries::blocked_in_window>(c);
+            b.resource_id = resource_id;
+            b.from = window.from;
+            b.to = window.to;
+            // One row more than asked for: whether it came tells whether
+            // more follow. At most limit + 2 rows (the straddling one too).
+            b.limit = sql_limit(limit) + 1;
+            b.st.execute();
+            blocked_page page;
+            while (b.st.fetch()) page.ranges.push_back({b.blocked_from, b.blocked_to});
+            // UNION ALL keeps its parts in order on both backends in
+            // practice, but SQL does not promise it.
+            std::sort(page.ranges.begin(), page.ranges.end(),
+                      [](interval x, interval y) { return x.to < y.to; });
+            if (page.ranges.size() > limit) {
+                page.ranges.resize(limit);
+                page.more = true;
+            }
+            return page;
+        });
+    }
+
     // --- how work runs: the defaults (see above) -------------------------------
 
     template <class Work>
@@ -255,6 +306,23 @@ class basic_store : public store {
         h.st.execute(true);
         if (!h.st.got_data()) return std::nullopt;
         return h.id;
+    }
+
+    // Throws unknown_candidate unless every candidate is a resource of `type`.
+    static void require_candidates(Connection& c, std::string_view type,
+                                   const std::vector<std::string>& candidates) {
+        for (const std::string& id : candidates)
+            if (!resource_seq(c, type, id)) throw unknown_candidate(type, id);
+    }
+
+    // Whether the resource `id` is free for a's blocked range right now.
+    static bool free_for(Connection& c, std::string_view id, const allocation& a) {
+        auto& f = query<queries::resource_free>(c);
+        f.id = id;
+        f.from = blocked_from(a);
+        f.to = blocked_to(a);
+        f.st.execute(true);
+        return f.st.got_data();
     }
 
     // "resource has N current or future allocation(s)": those ending after `now`.

@@ -32,6 +32,19 @@ error current_allocations_conflict(capped_ids current) {
                     std::move(current.ids));
 }
 
+error no_free_candidate(std::size_t candidates) {
+    if (candidates == 0) return conflict("no resource of this type is free for the interval", {});
+    return conflict("none of the " + plural(static_cast<long long>(candidates), "candidate") +
+                        " is free for the interval",
+                    {});
+}
+
+error unknown_candidate(std::string_view type, std::string_view id) {
+    std::string detail = "candidates: no ";
+    detail.append(type).append(" with id ").append(id);
+    return error(error_code::not_found, std::move(detail));
+}
+
 error resource_not_found() { return error(error_code::not_found, "resource not found"); }
 
 error allocation_not_found() { return error(error_code::not_found, "allocation not found"); }
@@ -39,6 +52,9 @@ error allocation_not_found() { return error(error_code::not_found, "allocation n
 void refuse_backwards(const allocation& a) {
     if (!(a.from_us < a.to_us)) {
         throw error(error_code::invalid, "an allocation must end after it starts");
+    }
+    if (a.buffer_before_us < 0 || a.buffer_after_us < 0) {
+        throw error(error_code::invalid, "an allocation's buffers must not be negative");
     }
 }
 

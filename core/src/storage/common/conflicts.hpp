@@ -31,11 +31,17 @@ error overlap_conflict(capped_ids in_the_way);
 // "resource has N current or future allocation(s)".
 error current_allocations_conflict(capped_ids current);
 
+// "none of the N candidate(s) is free for the interval" (no `conflicts`).
+error no_free_candidate(std::size_t candidates);
+// not_found naming the candidate that is not a resource of `type`.
+error unknown_candidate(std::string_view type, std::string_view id);
+
 error resource_not_found();
 error allocation_not_found();
 
 // Storage's own guard (the API layer refuses such input with a field error
-// before it gets here): error(invalid) unless a.from_us < a.to_us.
+// before it gets here): error(invalid) unless a.from_us < a.to_us and its
+// buffers are not negative.
 void refuse_backwards(const allocation& a);
 
 }  // namespace invsys

@@ -56,6 +56,7 @@ struct resource_row {
 struct allocation_row {
     std::string id, resource_id, allocation_type, description, dump;
     long long from_us = 0, to_us = 0, created_us = 0;
+    long long blocked_from_us = 0, blocked_to_us = 0;
     soci::indicator description_ind = soci::i_null, dump_ind = soci::i_null;
 
     void bind(soci::statement& st) {
@@ -67,12 +68,16 @@ struct allocation_row {
         st.exchange(soci::into(description, description_ind));
         st.exchange(soci::into(dump, dump_ind));
         st.exchange(soci::into(created_us));
+        st.exchange(soci::into(blocked_from_us));
+        st.exchange(soci::into(blocked_to_us));
     }
     allocation value() const {
         allocation a{id,           resource_id,  from_us,   to_us, allocation_type,
                      std::nullopt, std::nullopt, created_us};
         if (description_ind == soci::i_ok) a.description = description;
         if (dump_ind == soci::i_ok) a.dump_json = dump;
+        a.buffer_before_us = from_us - blocked_from_us;
+        a.buffer_after_us = blocked_to_us - to_us;
         return a;
     }
 };
@@ -242,8 +247,96 @@ struct first_ending_after {
     }
 };
 
-// The inputs (:resource_id, :from, :to, :self) naming [a.from_us, a.to_us)
-// of a's resource, a itself excluded.
+// SQLite's overlap seek on the blocked range (sqlite_sql::first_blocked_ending_after).
+template <class Sql>
+struct first_blocked_ending_after {
+    std::string resource_id, self;
+    long long after = 0;
+    std::string id;
+    long long blocked_from_us = 0;
+    soci::statement st;
+    explicit first_blocked_ending_after(soci::session& s) : st(s) {
+        st.exchange(soci::use(resource_id, "resource_id"));
+        st.exchange(soci::use(after, "after"));
+        st.exchange(soci::use(self, "self"));
+        st.exchange(soci::into(id));
+        st.exchange(soci::into(blocked_from_us));
+        prepare(st, Sql::first_blocked_ending_after);
+    }
+};
+
+// --- availability (common_sql) -----------------------------------------------
+
+template <class Sql>
+struct available_resources {
+    std::string type;
+    long long after_seq = 0, from = 0, to = 0, limit = 0;
+    resource_row row;
+    soci::statement st;
+    explicit available_resources(soci::session& s) : st(s) {
+        st.exchange(soci::use(type, "type"));
+        st.exchange(soci::use(after_seq, "after_seq"));
+        st.exchange(soci::use(from, "from"));
+        st.exchange(soci::use(to, "to"));
+        st.exchange(soci::use(limit, "limit"));
+        row.bind(st);
+        prepare(st, Sql::available_resources);
+    }
+};
+
+template <class Sql>
+struct available_resource_ids {
+    std::string type;
+    long long after_seq = 0, from = 0, to = 0, limit = 0;
+    std::string id;
+    long long seq = 0;
+    soci::statement st;
+    explicit available_resource_ids(soci::session& s) : st(s) {
+        st.exchange(soci::use(type, "type"));
+        st.exchange(soci::use(after_seq, "after_seq"));
+        st.exchange(soci::use(from, "from"));
+        st.exchange(soci::use(to, "to"));
+        st.exchange(soci::use(limit, "limit"));
+        st.exchange(soci::into(id));
+        st.exchange(soci::into(seq));
+        prepare(st, Sql::available_resource_ids);
+    }
+};
+
+template <class Sql>
+struct resource_free {
+    std::string id;
+    long long from = 0, to = 0;
+    long long seq = 0;
+    soci::statement st;
+    explicit resource_free(soci::session& s) : st(s) {
+        st.exchange(soci::use(id, "id"));
+        st.exchange(soci::use(from, "from"));
+        st.exchange(soci::use(to, "to"));
+        st.exchange(soci::into(seq));
+        prepare(st, Sql::resource_free);
+    }
+};
+
+template <class Sql>
+struct blocked_in_window {
+    std::string resource_id;
+    long long from = 0, to = 0, limit = 0;
+    long long blocked_from = 0, blocked_to = 0;
+    soci::statement st;
+    explicit blocked_in_window(soci::session& s) : st(s) {
+        st.exchange(soci::use(resource_id, "resource_id"));
+        st.exchange(soci::use(from, "from"));
+        st.exchange(soci::use(to, "to"));
+        st.exchange(soci::use(limit, "limit"));
+        st.exchange(soci::into(blocked_from));
+        st.exchange(soci::into(blocked_to));
+        prepare(st, Sql::blocked_in_window);
+    }
+};
+
+// The inputs (:resource_id, :from, :to, :self) naming a's blocked range
+// [blocked_from(a), blocked_to(a)) on a's resource, a itself excluded.
 struct range_of {
     std::string resource_id, self;
     long long from = 0, to = 0;
@@ -257,8 +350,8 @@ struct range_of {
     void set(const allocation& a) {
         resource_id = a.resource_id;
         self = a.id;
-        from = a.from_us;
-        to = a.to_us;
+        from = blocked_from(a);
+        to = blocked_to(a);
     }
 };
 
@@ -400,6 +493,8 @@ struct write_allocation {
         st.exchange(soci::use(in.allocation_type, "allocation_type"));
         st.exchange(soci::use(in.description, in.description_ind, "description"));
         st.exchange(soci::use(in.dump, in.dump_ind, "dump"));
+        st.exchange(soci::use(in.blocked_from_us, "blocked_from_us"));
+        st.exchange(soci::use(in.blocked_to_us, "blocked_to_us"));
         if (what == kind::insert) {
             st.exchange(soci::use(in.created_us, "created_us"));
             if (report) {
@@ -420,6 +515,8 @@ struct write_allocation {
         in.dump_ind = a.dump_json ? soci::i_ok : soci::i_null;
         in.dump = a.dump_json.value_or(std::string());
         in.created_us = a.created_us;
+        in.blocked_from_us = blocked_from(a);
+        in.blocked_to_us = blocked_to(a);
     }
 };
 template <class Sql>

@@ -5,8 +5,9 @@
 #pragma once
 
 #define INVSYS_RESOURCE_COLUMNS "id, resource_type, name, attributes, created_us"
-#define INVSYS_ALLOCATION_COLUMNS \
-    "id, resource_id, from_us, to_us, allocation_type, description, dump, created_us"
+#define INVSYS_ALLOCATION_COLUMNS                                                      \
+    "id, resource_id, from_us, to_us, allocation_type, description, dump, created_us," \
+    " blocked_from_us, blocked_to_us"
 
 namespace invsys {
 
@@ -59,6 +60,52 @@ struct common_sql {
 
     static constexpr const char* delete_allocation =
         "DELETE FROM allocations WHERE id = :id AND resource_id = :resource_id";
+
+    // --- availability ----------------------------------------------------------
+    //
+    // A resource is free in [:from, :to) when no blocked range overlaps it.
+    // Blocked ranges of one resource never overlap, so the only one that
+    // can is the first ending after :from (one seek in
+    // allocations_by_blocked_end, reading the index alone): the resource is
+    // free when there is none, or when it starts at or after :to. Per
+    // resource that is one seek, however many allocations it has.
+#define INVSYS_FREE_IN_WINDOW                                                           \
+    " COALESCE((SELECT a.blocked_from_us FROM allocations a WHERE a.resource_id = r.id" \
+    " AND a.blocked_to_us > :from ORDER BY a.blocked_to_us LIMIT 1),"                   \
+    " CAST(:to AS bigint)) >= :to"
+
+    // The resources of a type free in the window, oldest first, after the
+    // keyset position :after_seq (0: from the start).
+    static constexpr const char* available_resources =
+        "SELECT " INVSYS_RESOURCE_COLUMNS
+        " FROM resources r"
+        " WHERE r.resource_type = :type AND r.seq > :after_seq AND" INVSYS_FREE_IN_WINDOW
+        " ORDER BY r.seq LIMIT :limit";
+
+    // The same, ids and keyset positions only: "book any free one".
+    static constexpr const char* available_resource_ids =
+        "SELECT id, seq FROM resources r"
+        " WHERE r.resource_type = :type AND r.seq > :after_seq AND" INVSYS_FREE_IN_WINDOW
+        " ORDER BY r.seq LIMIT :limit";
+
+    // Is one resource free in the window? A row (its seq) when it is.
+    static constexpr const char* resource_free =
+        "SELECT seq FROM resources r WHERE r.id = :id AND" INVSYS_FREE_IN_WINDOW;
+#undef INVSYS_FREE_IN_WINDOW
+
+    // The blocked ranges of a resource overlapping [:from, :to), in order,
+    // at most :limit + 1 of them: those ending inside (from, to] (a range
+    // scan of allocations_by_blocked_end that stops after :limit rows),
+    // then the one that starts before :to and ends after it, if any (one
+    // seek). Nothing after the window is read, however many allocations
+    // follow it.
+    static constexpr const char* blocked_in_window =
+        "SELECT f, t FROM (SELECT blocked_from_us AS f, blocked_to_us AS t FROM allocations"
+        " WHERE resource_id = :resource_id AND blocked_to_us > :from AND blocked_to_us <= :to"
+        " ORDER BY blocked_to_us LIMIT :limit) AS inside"
+        " UNION ALL SELECT f, t FROM (SELECT blocked_from_us AS f, blocked_to_us AS t"
+        " FROM allocations WHERE resource_id = :resource_id AND blocked_to_us > :to"
+        " ORDER BY blocked_to_us LIMIT 1) AS straddling WHERE f < :to";
 };
 
 }  // namespace invsys

@@ -41,14 +41,14 @@ struct postgresql_sql : common_sql {
 
     // --- allocations -----------------------------------------------------------
 
-    // The allocations of a resource overlapping [:from, :to) but :self, in
-    // listing order, at most :limit of them, each row with the full count.
-    // Through the exclusion constraint's GiST index; run only once PostgreSQL
-    // has refused a write with exclusion_violation.
+    // The allocations of a resource whose blocked range overlaps [:from,
+    // :to), but :self, in listing order, at most :limit of them, each row
+    // with the full count. Through the exclusion constraint's GiST index;
+    // run only once PostgreSQL has refused a write with exclusion_violation.
     static constexpr const char* overlapping =
         "SELECT id, count(*) OVER () FROM allocations"
         " WHERE resource_id = :resource_id"
-        " AND period && tstzrange(invsys_instant(:from), invsys_instant(:to), '[)')"
+        " AND blocked && tstzrange(invsys_instant(:from), invsys_instant(:to), '[)')"
         " AND id <> :self"
         " ORDER BY from_us, to_us, seq LIMIT :limit";
 
@@ -88,30 +88,32 @@ struct postgresql_sql : common_sql {
     // An expected refusal is a result, not an error: SOCI 4.0.3 leaks the
     // parameter buffers of a statement whose execution fails. The insert
     // names the exclusion constraint as its ON CONFLICT arbiter and reports
-    // (resource found, rows inserted); period is generated from from_us and
-    // to_us.
+    // (resource found, rows inserted); blocked is generated from
+    // blocked_from_us and blocked_to_us.
     static constexpr const char* insert_allocation =
         "WITH r AS (SELECT id FROM resources WHERE id = :resource_id FOR NO KEY UPDATE),"
         " inserted AS (INSERT INTO allocations (" INVSYS_ALLOCATION_COLUMNS
         ") SELECT CAST(:id AS text), r.id, CAST(:from_us AS bigint), CAST(:to_us AS bigint),"
         " CAST(:allocation_type AS text), CAST(:description AS text), CAST(:dump AS text),"
-        " CAST(:created_us AS bigint) FROM r"
+        " CAST(:created_us AS bigint), CAST(:blocked_from_us AS bigint),"
+        " CAST(:blocked_to_us AS bigint) FROM r"
         " ON CONFLICT ON CONSTRAINT allocations_no_overlap DO NOTHING RETURNING 1)"
         " SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM inserted)";
 
     // No row updated: the allocation is not one of this resource's, or the
-    // new period overlaps another allocation. The overlap test sees the rows
+    // new blocked range overlaps another allocation. The overlap test sees the rows
     // committed before the statement began; one committed while it waited for
     // the lock (only a writer that does not take it) still meets the
     // exclusion constraint.
     static constexpr const char* update_allocation =
         "WITH r AS (SELECT id FROM resources WHERE id = :resource_id FOR NO KEY UPDATE)"
         " UPDATE allocations SET from_us = :from_us, to_us = :to_us,"
-        " allocation_type = :allocation_type, description = :description, dump = :dump"
+        " allocation_type = :allocation_type, description = :description, dump = :dump,"
+        " blocked_from_us = :blocked_from_us, blocked_to_us = :blocked_to_us"
         " FROM r WHERE allocations.id = :id AND allocations.resource_id = r.id"
         " AND NOT EXISTS (SELECT 1 FROM allocations other WHERE other.resource_id = r.id"
-        " AND other.id <> :id"
-        " AND other.period && tstzrange(invsys_instant(:from_us), invsys_instant(:to_us), '[)'))";
+        " AND other.id <> :id AND other.blocked && tstzrange(invsys_instant(:blocked_from_us),"
+        " invsys_instant(:blocked_to_us), '[)'))";
 
     // --- migrations (common/migrations.hpp) ----------------------------------
 

@@ -40,6 +40,11 @@ namespace q = queries;
 // name are gone by the time we look), before the client gets a 503.
 constexpr int max_attempts = 5;
 
+// "Book any free one" without candidates reads this many free resources
+// at a time: enough for the usual few concurrent bookers of one interval,
+// few enough that a page read is cheap.
+constexpr long long any_free_batch = 16;
+
 // PostgreSQL text cannot hold a NUL character, and libpq would cut a
 // parameter at the first one: refuse such text rather than store less.
 // No stored key contains one, so a key that does names nothing.
@@ -231,6 +236,84 @@ class postgresql_store final
     void delete_allocation(std::string_view resource_id, std::string_view id) override {
         if (has_nul(resource_id) || has_nul(id)) throw allocation_not_found();
         basic_store::delete_allocation(resource_id, id);
+    }
+
+    // --- availability --------------------------------------------------------
+
+    std::vector<resource> list_available_resources(std::string_view type, interval window,
+                                                   const std::optional<std::string>& after,
+                                                   std::size_t limit) override {
+        if (after && has_nul(*after)) throw unknown_resource_cursor();
+        if (has_nul(type)) return {};
+        return basic_store::list_available_resources(type, window, after, limit);
+    }
+
+    blocked_page blocked_ranges(std::string_view resource_id, interval window,
+                                std::size_t limit) override {
+        if (has_nul(resource_id)) return {};
+        return basic_store::blocked_ranges(resource_id, window, limit);
+    }
+
+    // Each candidate is tried with the insert of insert_allocation (which
+    // takes its resource's row lock, so writers of one resource take turns,
+    // and which the exclusion constraint refuses when it is taken): a
+    // refusal moves on to the next candidate, and nothing is written but
+    // the one insert that succeeds. Without candidates, the free resources
+    // of the type are read a few at a time (availability's query) and
+    // tried in that order; one taken meanwhile is refused by its insert.
+    std::string insert_allocation_on_first_free(
+        const allocation& a, std::string_view type,
+        const std::vector<std::string>& candidates) override {
+        refuse_backwards(a);
+        refuse_nul(a);
+        if (has_nul(type)) throw no_free_candidate(candidates.size());
+        for (const std::string& id : candidates)
+            if (has_nul(id)) throw unknown_candidate(type, id);
+        if (has_nul(a.id)) throw invalid_field("id", "must not contain NUL characters");
+        std::string chosen;
+        read("book any free one", [&](postgresql_connection& c) {
+            require_candidates(c, type, candidates);
+            return 0;
+        });
+        const auto try_insert = [&](const std::string& id) {
+            allocation booked = a;
+            booked.resource_id = id;
+            bool inserted = false;
+            write("book any free one", [&](postgresql_connection& c) {
+                auto& ins = query<q::insert_allocation>(c);
+                ins.set(booked);
+                ins.st.execute(true);
+                inserted = ins.inserted == 1;
+            });
+            if (inserted) chosen = id;
+            return inserted;
+        };
+        if (!candidates.empty()) {
+            for (const std::string& id : candidates)
+                if (try_insert(id)) return chosen;
+            throw no_free_candidate(candidates.size());
+        }
+        long long after_seq = before_first_resource;
+        for (;;) {
+            std::vector<std::pair<std::string, long long> > batch;
+            read("book any free one", [&](postgresql_connection& c) {
+                auto& free = query<q::available_resource_ids>(c);
+                free.type = type;
+                free.after_seq = after_seq;
+                free.from = blocked_from(a);
+                free.to = blocked_to(a);
+                free.limit = any_free_batch;
+                free.st.execute();
+                batch.clear();
+                while (free.st.fetch()) batch.emplace_back(free.id, free.seq);
+                return 0;
+            });
+            if (batch.empty()) throw no_free_candidate(0);
+            for (const auto& [id, seq] : batch) {
+                if (try_insert(id)) return chosen;
+                after_seq = seq;
+            }
+        }
     }
 
     // --- how work runs (see basic_store) ---------------------------------------

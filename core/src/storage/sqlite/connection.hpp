@@ -25,7 +25,9 @@ using cache =
              q::first_ending_after<S>, q::ending_inside<S>, q::count_ending_inside<S>,
              q::ending_after<S>, q::count_ending_after<S>, q::find_allocation<S>,
              q::allocation_key<S>, q::list_allocations<S>, q::insert_allocation<S>,
-             q::update_allocation<S>, q::delete_allocation<S>>;
+             q::update_allocation<S>, q::delete_allocation<S>, q::first_blocked_ending_after<S>,
+             q::available_resources<S>, q::available_resource_ids<S>, q::resource_free<S>,
+             q::blocked_in_window<S>>;
 }  // namespace sqlite_statements
 
 class sqlite_connection : public queries::connection_base<sqlite_statements::cache> {

@@ -8,14 +8,14 @@ namespace invsys {
 namespace {
 
 // The overlap condition of schema/005_overlap_guard.sql, over every stored
-// row: an allocation overlaps an earlier-starting one of its resource when
-// it starts before the furthest end among them.
+// row: an allocation's blocked range overlaps an earlier-starting one of its
+// resource when it starts before the furthest blocked end among them.
 constexpr const char* stored_overlaps_sql =
     "SELECT count(*), coalesce(min(id), '') FROM ("
-    " SELECT id, from_us, max(to_us) OVER ("
-    "  PARTITION BY resource_id ORDER BY from_us, to_us, seq"
+    " SELECT id, blocked_from_us, max(blocked_to_us) OVER ("
+    "  PARTITION BY resource_id ORDER BY blocked_from_us, blocked_to_us, seq"
     "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach"
-    " FROM allocations) WHERE reach > from_us";
+    " FROM allocations) WHERE reach > blocked_from_us";
 
 }  // namespace
 

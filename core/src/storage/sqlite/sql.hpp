@@ -34,26 +34,37 @@ struct sqlite_sql : common_sql {
 
     // --- allocations -----------------------------------------------------------
 
-    // The overlap seek. The allocations of one resource never overlap, so
-    // ordered by to_us they are also ordered by from_us: the first one
-    // ending after :after is the only one that can overlap an interval
-    // starting at :after. One seek in allocations_by_end. :self excludes
-    // the allocation being rewritten (a fresh id on insert).
+    // The first allocation ending after :after: for a listing window, the
+    // first one of the listing order that can overlap it (the allocations
+    // of a resource do not overlap, so end order is start order). One seek
+    // in allocations_by_end. :self excludes an allocation (none: '').
     static constexpr const char* first_ending_after =
         "SELECT id, from_us, to_us, seq FROM allocations"
         " WHERE resource_id = :resource_id AND to_us > :after AND id <> :self"
         " ORDER BY to_us LIMIT 1";
 
-    // Allocations ending strictly inside (:from, :to): each overlaps [from, to).
-    // Run only once a conflict is known, to list the ids (capped by :limit).
+    // The overlap seek, on the blocked range. The blocked ranges of one
+    // resource never overlap, so ordered by blocked_to_us they are also
+    // ordered by blocked_from_us: the first one ending after :after is the
+    // only one that can overlap an interval starting at :after. One seek in
+    // allocations_by_blocked_end. :self excludes the allocation being
+    // rewritten (a fresh id on insert).
+    static constexpr const char* first_blocked_ending_after =
+        "SELECT id, blocked_from_us FROM allocations"
+        " WHERE resource_id = :resource_id AND blocked_to_us > :after AND id <> :self"
+        " ORDER BY blocked_to_us LIMIT 1";
+
+    // Blocked ranges ending strictly inside (:from, :to): each overlaps
+    // [from, to). Run only once a conflict is known, to list the ids
+    // (capped by :limit).
     static constexpr const char* ending_inside =
-        "SELECT id FROM allocations"
-        " WHERE resource_id = :resource_id AND to_us > :from AND to_us < :to AND id <> :self"
-        " ORDER BY to_us LIMIT :limit";
+        "SELECT id FROM allocations WHERE resource_id = :resource_id"
+        " AND blocked_to_us > :from AND blocked_to_us < :to AND id <> :self"
+        " ORDER BY blocked_to_us LIMIT :limit";
 
     static constexpr const char* count_ending_inside =
-        "SELECT count(*) FROM allocations"
-        " WHERE resource_id = :resource_id AND to_us > :from AND to_us < :to AND id <> :self";
+        "SELECT count(*) FROM allocations WHERE resource_id = :resource_id"
+        " AND blocked_to_us > :from AND blocked_to_us < :to AND id <> :self";
 
     // Current and future allocations (those ending after :now), for delete.
     static constexpr const char* ending_after =
@@ -78,11 +89,12 @@ struct sqlite_sql : common_sql {
     static constexpr const char* insert_allocation =
         "INSERT INTO allocations (" INVSYS_ALLOCATION_COLUMNS
         ") VALUES (:id, :resource_id, :from_us, :to_us, :allocation_type, :description, :dump,"
-        " :created_us)";
+        " :created_us, :blocked_from_us, :blocked_to_us)";
 
     static constexpr const char* update_allocation =
         "UPDATE allocations SET from_us = :from_us, to_us = :to_us,"
-        " allocation_type = :allocation_type, description = :description, dump = :dump"
+        " allocation_type = :allocation_type, description = :description, dump = :dump,"
+        " blocked_from_us = :blocked_from_us, blocked_to_us = :blocked_to_us"
         " WHERE id = :id AND resource_id = :resource_id";
 
     // --- migrations (common/migrations.hpp) ----------------------------------

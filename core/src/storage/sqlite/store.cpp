@@ -114,6 +114,41 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
             throw error(error_code::unavailable, std::move(*problem));
         }
         basic_store::ping();
+
+    // Under the write lock nothing changes between the checks and the
+    // insert: the first free candidate found is free when written.
+    std::string insert_allocation_on_first_free(
+        const allocation& a, std::string_view type,
+        const std::vector<std::string>& candidates) override {
+        refuse_backwards(a);
+        std::string chosen;
+        write("book any free one", [&](sqlite_connection& c) {
+            require_candidates(c, type, candidates);
+            if (candidates.empty()) {
+                auto& first = query<q::available_resource_ids>(c);
+                first.type = type;
+                first.after_seq = before_first_resource;
+                first.from = blocked_from(a);
+                first.to = blocked_to(a);
+                first.limit = 1;
+                first.st.execute(true);
+                if (first.st.got_data()) chosen = first.id;
+            } else {
+                for (const std::string& id : candidates) {
+                    if (free_for(c, id, a)) {
+                        chosen = id;
+                        break;
+                    }
+                }
+            }
+            if (chosen.empty()) throw no_free_candidate(candidates.size());
+            allocation booked = a;
+            booked.resource_id = chosen;
+            auto& ins = query<q::insert_allocation>(c);
+            ins.set(booked);
+            ins.st.execute(true);
+        });
+        return chosen;
     }
 
     std::string pragma(const std::string& name) {
@@ -209,15 +244,17 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     // Conflict when `a` overlaps another allocation of its resource (not
     // a.id itself). One index seek when free.
     static void refuse_overlap(sqlite_connection& c, const allocation& a) {
-        refuse_backwards(a);  // a.to_us - 1 below must not overflow
-        // The only candidate is the first allocation ending after a.from_us
-        // (see sqlite_sql::first_ending_after): one index seek.
-        auto& seek = query<q::first_ending_after>(c);
+        refuse_backwards(a);  // to - 1 below must not overflow
+        // The only candidate is the first blocked range ending after a's
+        // blocked start (see sqlite_sql::first_blocked_ending_after): one
+        // index seek.
+        const std::int64_t from = blocked_from(a), to = blocked_to(a);
+        auto& seek = query<q::first_blocked_ending_after>(c);
         seek.resource_id = a.resource_id;
         seek.self = a.id;
-        seek.after = a.from_us;
+        seek.after = from;
         seek.st.execute(true);
-        if (!seek.st.got_data() || seek.from_us >= a.to_us) return;
+        if (!seek.st.got_data() || seek.blocked_from_us >= to) return;
 
         // A conflict: now, and only now, gather the ids in the way. Those
         // ending inside (from, to) all overlap; of the rest, only the first
@@ -232,9 +269,9 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
             count.st.execute(true);
             found.total = count.count;
         }
-        seek.after = a.to_us - 1;
+        seek.after = to - 1;
         seek.st.execute(true);
-        if (seek.st.got_data() && seek.from_us < a.to_us) {
+        if (seek.st.got_data() && seek.blocked_from_us < to) {
             ++found.total;
             if (found.ids.size() < max_conflict_ids) found.ids.push_back(seek.id);
         }
