@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace invsys {
 
@@ -20,6 +21,7 @@ struct resource {
     std::string name;
     std::string attributes_json;  // canonical JSON object text, "{}" when none
     std::int64_t created_us = 0;
+    std::int64_t version = 1;  // 1 when created, one more on each change (the ETag)
 };
 
 struct allocation {
@@ -31,6 +33,22 @@ struct allocation {
     std::optional<std::string> description;
     std::optional<std::string> dump_json;  // canonical JSON object text
     std::int64_t created_us = 0;
+    std::int64_t version = 1;  // 1 when created, one more on each change (the ETag)
+};
+
+// An If-Match condition on a row's version: any version (`*`, or no
+// If-Match at all), or one of a list (which may be empty: nothing matches).
+struct version_condition {
+    bool any = true;
+    std::vector<std::int64_t> versions;
+
+    bool holds(std::int64_t version) const noexcept {
+        if (any) return true;
+        for (std::int64_t v : versions) {
+            if (v == version) return true;
+        }
+        return false;
+    }
 };
 
 }  // namespace invsys
