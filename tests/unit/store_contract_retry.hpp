@@ -85,8 +85,9 @@ INVSYS_STORE_CONTRACT_CASE("a row starts at version 1 and each change adds one",
     CHECK(s.db->list_allocations(car.id, {}, std::nullopt, 10).at(0).version == 2);
 }
 
-INVSYS_STORE_CONTRACT_CASE("a read-merge-write of an unknown row or one whose change throws writes nothing",
-                           "[store][versions]") {
+INVSYS_STORE_CONTRACT_CASE(
+    "a read-merge-write of an unknown row or one whose change throws writes nothing",
+    "[store][versions]") {
     TestType s;
     CHECK(error_from([&] {
               s.db->modify_resource("Car", "no-such-id", [](resource&) { return true; });
@@ -172,8 +173,9 @@ INVSYS_STORE_CONTRACT_CASE("a delete whose If-Match condition does not hold dele
     const allocation a = make_allocation(car.id, 1000, 2000);
     s.db->insert_allocation(a);
 
-    CHECK(error_from([&] { s.db->delete_allocation(car.id, a.id, only({2, 3})); }).code() ==
-          error_code::precondition_failed);
+    CHECK(error_from([&] {
+              s.db->delete_allocation(car.id, a.id, only({2, 3}));
+          }).code() == error_code::precondition_failed);
     CHECK(error_from([&] { s.db->delete_allocation(car.id, a.id, only({})); }).code() ==
           error_code::precondition_failed);
     CHECK(error_from([&] { s.db->delete_allocation(car.id, "no-such-id", only({1})); }).code() ==
@@ -184,8 +186,9 @@ INVSYS_STORE_CONTRACT_CASE("a delete whose If-Match condition does not hold dele
 
     CHECK(error_from([&] { s.db->delete_resource("Car", car.id, false, now, only({2})); }).code() ==
           error_code::precondition_failed);
-    CHECK(error_from([&] { s.db->delete_resource("Car", "no-such-id", false, now, only({1})); })
-              .code() == error_code::not_found);
+    CHECK(error_from([&] {
+              s.db->delete_resource("Car", "no-such-id", false, now, only({1}));
+          }).code() == error_code::not_found);
     CHECK(s.db->find_resource("Car", car.id));
     s.db->delete_resource("Car", car.id, false, now, only({1}));
     CHECK_FALSE(s.db->find_resource("Car", car.id));
@@ -316,15 +319,12 @@ INVSYS_STORE_CONTRACT_CASE(
     const idempotency_claim failing = claim_of("key-fail", "fp", t0);
     REQUIRE(s.db->claim_idempotency_key(failing).result == claim_result::claimed);
     const resource lost = make_resource("Car", "Lost");
-    CHECK_THROWS(s.db->in_one_transaction("test",
-                                             [&] {
-                                                 s.db->insert_resource(lost);
-                                                 s.db->complete_idempotency_key(
-                                                     "", "key-fail", failing.owner,
-                                                     {201, "", "lost"});
-                                                 CHECK(s.db->find_resource("Car", lost.id));
-                                                 throw std::runtime_error("crash before COMMIT");
-                                             }));
+    CHECK_THROWS(s.db->in_one_transaction("test", [&] {
+        s.db->insert_resource(lost);
+        s.db->complete_idempotency_key("", "key-fail", failing.owner, {201, "", "lost"});
+        CHECK(s.db->find_resource("Car", lost.id));
+        throw std::runtime_error("crash before COMMIT");
+    }));
     CHECK_FALSE(s.db->find_resource("Car", lost.id));
     CHECK(s.db->claim_idempotency_key(claim_of("key-fail", "fp", t0 + 1)).result ==
           claim_result::in_flight);

@@ -70,9 +70,9 @@ TEST_CASE("an Idempotency-Key is 1-255 characters of printable ASCII", "[idempot
     CHECK_NOTHROW(check_idempotency_key("8e03978e-40d5-43e8-bc93-6894a57f9324"));
     CHECK_NOTHROW(check_idempotency_key("with space ~!\"#"));
     CHECK_NOTHROW(check_idempotency_key(std::string(255, 'k')));
-    for (const std::string& bad : {std::string(), std::string(256, 'k'), std::string("tab\there"),
-                                   std::string("nul\0", 4), std::string("caf\xc3\xa9"),
-                                   std::string("del\x7f")}) {
+    for (const std::string& bad :
+         {std::string(), std::string(256, 'k'), std::string("tab\there"), std::string("nul\0", 4),
+          std::string("caf\xc3\xa9"), std::string("del\x7f")}) {
         INFO(bad);
         const error e = [&] {
             try {
@@ -88,7 +88,8 @@ TEST_CASE("an Idempotency-Key is 1-255 characters of printable ASCII", "[idempot
     }
 }
 
-TEST_CASE("JSON-equal bodies have one canonical text, numbers staying as written", "[idempotency]") {
+TEST_CASE("JSON-equal bodies have one canonical text, numbers staying as written",
+          "[idempotency]") {
     CHECK(canonical_json(R"( {"b": [1, {"y":true,"x":null}], "a":"\u00e9"} )") ==
           std::optional<std::string>(R"({"a":"é","b":[1,{"x":null,"y":true}]})"));
     CHECK(canonical_json(R"({"n":1.0})") != canonical_json(R"({"n":1})"));
@@ -99,17 +100,21 @@ TEST_CASE("JSON-equal bodies have one canonical text, numbers staying as written
 }
 
 TEST_CASE("a request's fingerprint is its method, path and JSON-equal body", "[idempotency]") {
-    const std::string base = request_fingerprint(post("/api/cars", R"({"name":"A","attributes":{}})"));
+    const std::string base =
+        request_fingerprint(post("/api/cars", R"({"name":"A","attributes":{}})"));
     CHECK(base.size() == 64);
-    CHECK(request_fingerprint(post("/api/cars", "{ \"attributes\" : {}, \"name\" : \"A\" }")) == base);
+    CHECK(request_fingerprint(post("/api/cars", "{ \"attributes\" : {}, \"name\" : \"A\" }")) ==
+          base);
     CHECK(request_fingerprint(post("/api/cars", R"({"name":"B","attributes":{}})")) != base);
     CHECK(request_fingerprint(post("/api/lorries", R"({"name":"A","attributes":{}})")) != base);
     http_request patch = post("/api/cars", R"({"name":"A","attributes":{}})");
     patch.method = "PATCH";
     CHECK(request_fingerprint(patch) != base);
     // Not JSON: its bytes, never equal to a JSON body's canonical text.
-    CHECK(request_fingerprint(post("/api/cars", "{")) == request_fingerprint(post("/api/cars", "{")));
-    CHECK(request_fingerprint(post("/api/cars", "{")) != request_fingerprint(post("/api/cars", "{ ")));
+    CHECK(request_fingerprint(post("/api/cars", "{")) ==
+          request_fingerprint(post("/api/cars", "{")));
+    CHECK(request_fingerprint(post("/api/cars", "{")) !=
+          request_fingerprint(post("/api/cars", "{ ")));
 }
 
 TEST_CASE("SHA-256 gives the FIPS 180-4 test vectors", "[idempotency]") {
@@ -124,7 +129,8 @@ TEST_CASE("SHA-256 gives the FIPS 180-4 test vectors", "[idempotency]") {
 TEST_CASE("an answer is stored with its headers and comes back the same", "[idempotency]") {
     http_response r;
     r.status = 201;
-    r.headers = {{"Content-Type", "application/json"}, {"ETag", "\"1\""}, {"Location", "/api/cars/x"}};
+    r.headers = {
+        {"Content-Type", "application/json"}, {"ETag", "\"1\""}, {"Location", "/api/cars/x"}};
     r.body = R"({"id":"x"})";
     const http_response back = from_stored_answer(to_stored_answer(r));
     CHECK(back.status == 201);

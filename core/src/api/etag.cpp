@@ -65,7 +65,8 @@ version_condition parse_if_match(std::string_view value) {
             weak = true;
             i += 2;
         }
-        if (i == value.size() || value[i] != '"') malformed("must be `*` or a list of \"entity-tags\"");
+        if (i == value.size() || value[i] != '"')
+            malformed("must be `*` or a list of \"entity-tags\"");
         const std::size_t opaque_start = ++i;
         while (i < value.size() && is_etagc(static_cast<unsigned char>(value[i]))) ++i;
         if (i == value.size() || value[i] != '"') malformed("an entity-tag is not closed by '\"'");

@@ -62,7 +62,8 @@ std::string request_fingerprint(const http_request& request) {
 stored_answer to_stored_answer(const http_response& response) {
     stored_answer answer;
     answer.status = response.status;
-    for (const auto& [name, value] : response.headers) answer.headers.append(name).append(": ").append(value).append("\n");
+    for (const auto& [name, value] : response.headers)
+        answer.headers.append(name).append(": ").append(value).append("\n");
     answer.body = response.body;
     return answer;
 }
