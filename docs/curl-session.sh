@@ -38,6 +38,11 @@ show "curl -s '$base/api/cars/$car/free'"
 show "curl -si $base/api/cars/allocations -d '{\"from_datetime\": \"2030-01-01T10:00:00Z\", \"to_datetime\": \"2030-01-01T11:00:00Z\", \"allocation_type\": \"booking\"}'"
 show "curl -s $base/api/cars/allocations -d '{\"from_datetime\": \"2030-01-01T10:30:00Z\", \"to_datetime\": \"2030-01-01T11:30:00Z\", \"allocation_type\": \"booking\"}'"
 show "curl -s $base/api/cars/allocations -d '{\"from_datetime\": \"2030-01-01T10:00:00Z\", \"to_datetime\": \"2030-01-01T11:00:00Z\", \"allocation_type\": \"booking\", \"candidates\": [\"$car\", \"not-an-id\"]}'"
+# A retried POST with the same Idempotency-Key: the first answer again, nothing created twice.
+show "curl -si $base/api/trucks -H 'Idempotency-Key: 7b1e0f62-truck2' -d '{\"name\": \"Truck2\"}'"
+show "curl -si $base/api/trucks -H 'Idempotency-Key: 7b1e0f62-truck2' -d '{\"name\": \"Truck2\"}'"
+# The car's ETag is "2" since its PATCH: a change made against version 1 is refused.
+show "curl -si -X PATCH $base/api/cars/$car -H 'If-Match: \"1\"' -d '{\"name\": \"Car1 renamed\"}'"
 show "curl -s $base/api/cars/$car/allocations -d '{\"from_datetime\": \"2030-02-30T10:00:00Z\", \"to_datetime\": \"2030-01-01T12:00:00Z\", \"allocation_type\": \"booking\", \"colour\": \"red\"}'"
 show "curl -s $base/api/cars -d '{\"name\": \"Car2\", \"attributes\": {\"seats\": 1.00000000000000000000000000001e-340}}'"
 show "curl -sI $base/api/cars/$car"

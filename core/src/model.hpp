@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace invsys {
 
@@ -20,6 +21,7 @@ struct resource {
     std::string name;
     std::string attributes_json;  // canonical JSON object text, "{}" when none
     std::int64_t created_us = 0;
+    std::int64_t version = 1;  // 1 when created, one more on each change (the ETag)
 };
 
 struct allocation {
@@ -31,6 +33,7 @@ struct allocation {
     std::optional<std::string> description;
     std::optional<std::string> dump_json;  // canonical JSON object text
     std::int64_t created_us = 0;
+    std::int64_t version = 1;  // 1 when created, one more on each change (the ETag)
     // The type's turnaround buffers (booking/type_rules.hpp) at the time
     // it was written: the range kept from other allocations, the blocked
     // range, is [from_us - buffer_before_us, to_us + buffer_after_us),
@@ -38,6 +41,21 @@ struct allocation {
     // no-overlap rule works on it.
     std::int64_t buffer_before_us = 0;
     std::int64_t buffer_after_us = 0;
+};
+
+// An If-Match condition on a row's version: any version (`*`, or no
+// If-Match at all), or one of a list (which may be empty: nothing matches).
+struct version_condition {
+    bool any = true;
+    std::vector<std::int64_t> versions;
+
+    bool holds(std::int64_t version) const noexcept {
+        if (any) return true;
+        for (std::int64_t v : versions) {
+            if (v == version) return true;
+        }
+        return false;
+    }
 };
 
 // The blocked range of `a` (see allocation::buffer_before_us); buffers are

@@ -320,6 +320,7 @@ constexpr const char* allocation_columns =
 #define INVSYS_STORE_CONTRACT_BACKEND postgresql_backend
 #define INVSYS_STORE_CONTRACT_TAG "[.postgresql]"
 #include "store_contract.hpp"
+#include "store_contract_retry.hpp"
 
 // --- opening ---------------------------------------------------------------
 

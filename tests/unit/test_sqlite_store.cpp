@@ -133,6 +133,7 @@ using fresh_store = sqlite_backend;
 #define INVSYS_STORE_CONTRACT_BACKEND sqlite_backend
 #define INVSYS_STORE_CONTRACT_TAG "[sqlite]"
 #include "store_contract.hpp"
+#include "store_contract_retry.hpp"
 
 // --- opening and set-up ----------------------------------------------------
 

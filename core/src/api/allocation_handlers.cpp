@@ -1,3 +1,4 @@
+#include "api/etag.hpp"
 #include "api/handlers.hpp"
 #include "api/http.hpp"
 #include "api/query.hpp"
@@ -9,6 +10,12 @@ namespace {
 
 std::string allocations_path(const api_call& call) {
     return "/api/" + call.type->collection + "/" + call.where.resource_id + "/allocations";
+}
+
+http_response allocation_response(const api_call& call, int status, const allocation& a) {
+    auto response = json_response(status, encode_allocation(a, call.type->type_name));
+    add_etag(response, a.version);
+    return response;
 }
 
 }  // namespace
@@ -44,28 +51,29 @@ http_response list_allocations(const api_call& call) {
 http_response create_allocation(const api_call& call) {
     const allocation_input input = decode_allocation_input(call.request.body);
     const allocation created = book(call.ctx.db, *call.type, call.where.resource_id, input);
-    auto response = json_response(201, encode_allocation(created, call.type->type_name));
+    auto response = allocation_response(call, 201, created);
     response.headers.emplace_back("Location", allocations_path(call) + "/" + created.id);
     return response;
 }
 
 http_response get_allocation(const api_call& call) {
     require_resource(call.ctx.db, *call.type, call.where.resource_id);
-    return json_response(
-        200, encode_allocation(require_allocation(call.ctx.db, *call.type, call.where.resource_id,
-                                                  call.where.allocation_id),
-                               call.type->type_name));
+    return allocation_response(call, 200,
+                               require_allocation(call.ctx.db, *call.type, call.where.resource_id,
+                                                  call.where.allocation_id));
 }
 
 http_response update_allocation(const api_call& call) {
+    const version_condition expected = if_match_of(call.request);
     const allocation_input input = decode_allocation_input(call.request.body);
-    const allocation updated = reschedule(call.ctx.db, *call.type, call.where.resource_id,
-                                          call.where.allocation_id, input);
-    return json_response(200, encode_allocation(updated, call.type->type_name));
+    return allocation_response(call, 200,
+                               reschedule(call.ctx.db, *call.type, call.where.resource_id,
+                                          call.where.allocation_id, input, expected));
 }
 
 http_response delete_allocation(const api_call& call) {
-    cancel(call.ctx.db, *call.type, call.where.resource_id, call.where.allocation_id);
+    const version_condition expected = if_match_of(call.request);
+    cancel(call.ctx.db, *call.type, call.where.resource_id, call.where.allocation_id, expected);
     return empty_response(204);
 }
 

@@ -5,13 +5,15 @@
 #include <new>
 
 #include "api/http.hpp"
+#include "api/idempotency.hpp"
 #include "api/router.hpp"
 #include "error/error.hpp"
 
 namespace invsys {
 namespace {
 
-constexpr std::array<stage, 4> chain{answer_head, answer_problems, limit_body, route_request};
+constexpr std::array<stage, 5> chain{answer_head, answer_problems, limit_body, route_request,
+                                     replay_idempotent};
 
 }  // namespace
 

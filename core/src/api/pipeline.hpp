@@ -1,7 +1,8 @@
 // The middleware chain every request runs through, from the service's
 // entry to the handler of its route row:
 //
-//   answer_head → answer_problems → limit_body → route_request → handler
+//   answer_head → answer_problems → limit_body → route_request
+//     → replay_idempotent (api/idempotency.hpp) → handler
 //
 // Each stage gets the call and the rest of the chain (`next`), and may
 // answer by itself, change the call, or post-process the answer. Stages

@@ -29,6 +29,20 @@ page_of<Row> page_from(std::vector<Row> rows, std::size_t limit) {
     return page;
 }
 
+error allocation_not_found_here(const loaded_type& type, std::string_view allocation_id) {
+    return error(error_code::not_found, "no allocation with id " + std::string(allocation_id) +
+                                            " on this " + type.type_name);
+}
+
+// 412 unless If-Match names the stored version.
+void require_version(std::int64_t stored, const version_condition& expected) {
+    if (!expected.holds(stored)) {
+        throw error(
+            error_code::precondition_failed,
+            "the stored version (" + std::to_string(stored) + ") is not one that If-Match names");
+    }
+}
+
 }  // namespace
 
 resource require_resource(store& db, const loaded_type& type, std::string_view id) {
@@ -63,7 +77,7 @@ resource create_resource(store& db, const loaded_type& type, const resource_inpu
 }
 
 resource update_resource(store& db, const loaded_type& type, std::string_view id,
-                         const resource_input& input) {
+                         const resource_input& input, const version_condition& expected) {
     std::vector<field_error> errors;
     if (input.name) check_name(*input.name, errors);
     if (!errors.empty()) throw_invalid(std::move(errors));
@@ -71,26 +85,26 @@ resource update_resource(store& db, const loaded_type& type, std::string_view id
     const std::optional<std::string> new_attributes =
         input.attributes ? std::optional(attributes_json(type, input)) : std::nullopt;
 
-    resource updated = require_resource(db, type, id);
-    if (input.name) updated.name = *input.name;
-    if (new_attributes) updated.attributes_json = *new_attributes;
-    if (input.name || new_attributes) db.update_resource(updated);
-    return updated;
+    // Merged with the row as the write transaction reads it: a concurrent
+    // PATCH of the other field is kept.
+    return db.modify_resource(type.type_name, id, [&](resource& stored) {
+        require_version(stored.version, expected);
+        if (input.name) stored.name = *input.name;
+        if (new_attributes) stored.attributes_json = *new_attributes;
+        return input.name || new_attributes;
+    });
 }
 
 void delete_resource(store& db, const loaded_type& type, std::string_view id,
-                     resource_deletion mode) {
+                     resource_deletion mode, const version_condition& expected) {
     db.delete_resource(type.type_name, id, mode == resource_deletion::with_allocations,
-                       now_micros());
+                       now_micros(), expected);
 }
 
 allocation require_allocation(store& db, const loaded_type& type, std::string_view resource_id,
                               std::string_view allocation_id) {
     auto found = db.find_allocation(resource_id, allocation_id);
-    if (!found) {
-        throw error(error_code::not_found, "no allocation with id " + std::string(allocation_id) +
-                                               " on this " + type.type_name);
-    }
+    if (!found) throw allocation_not_found_here(type, allocation_id);
     return std::move(*found);
 }
 
@@ -115,12 +129,20 @@ allocation book(store& db, const loaded_type& type, std::string_view resource_id
 }
 
 allocation reschedule(store& db, const loaded_type& type, std::string_view resource_id,
-                      std::string_view allocation_id, const allocation_input& input) {
+                      std::string_view allocation_id, const allocation_input& input,
+                      const version_condition& expected) {
     require_resource(db, type, resource_id);
-    allocation updated = require_allocation(db, type, resource_id, allocation_id);
-    apply_allocation_input(input, allocation_change::update, type, updated);
-    db.update_allocation(updated);
-    return updated;
+    try {
+        // Merged with the row as the write transaction reads it.
+        return db.modify_allocation(resource_id, allocation_id, [&](allocation& stored) {
+            require_version(stored.version, expected);
+            apply_allocation_input(input, allocation_change::update, type, stored);
+            return true;
+        });
+    } catch (const error& failure) {
+        if (failure.code() != error_code::not_found) throw;
+        throw allocation_not_found_here(type, allocation_id);
+    }
 }
 
 page_of<resource> list_available(store& db, const loaded_type& type, interval window,
@@ -163,9 +185,9 @@ allocation book_any(store& db, const loaded_type& type, const allocation_input& 
 }
 
 void cancel(store& db, const loaded_type& type, std::string_view resource_id,
-            std::string_view allocation_id) {
+            std::string_view allocation_id, const version_condition& expected) {
     require_resource(db, type, resource_id);
-    db.delete_allocation(resource_id, allocation_id);
+    db.delete_allocation(resource_id, allocation_id, expected);
 }
 
 }  // namespace invsys

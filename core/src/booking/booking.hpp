@@ -37,15 +37,17 @@ page_of<resource> list_resources(store& db, const loaded_type& type,
                                  const std::optional<std::string>& after, std::size_t limit);
 // `name` is required; attributes are checked against the type's specs.
 resource create_resource(store& db, const loaded_type& type, const resource_input& input);
-// A partial update: a given name or attributes object replaces the stored one.
+// A partial update: a given name or attributes object replaces the stored
+// one, merged in the write transaction. `expected` is the If-Match
+// condition (precondition_failed when it does not hold).
 resource update_resource(store& db, const loaded_type& type, std::string_view id,
-                         const resource_input& input);
+                         const resource_input& input, const version_condition& expected = {});
 
 // keep_allocations refuses (conflict) while allocations end after now;
 // with_allocations deletes them too (a decommissioned vehicle).
 enum class resource_deletion { keep_allocations, with_allocations };
 void delete_resource(store& db, const loaded_type& type, std::string_view id,
-                     resource_deletion mode);
+                     resource_deletion mode, const version_condition& expected = {});
 
 // --- allocations of one resource
 
@@ -58,11 +60,13 @@ page_of<allocation> list_allocations(store& db, const loaded_type& type,
 // that the store refuses on overlap.
 allocation book(store& db, const loaded_type& type, std::string_view resource_id,
                 const allocation_input& input);
-// Applies a partial change to a stored allocation, under the same rules.
+// Applies a partial change to a stored allocation, under the same rules,
+// merged in the write transaction; `expected` as for update_resource.
 allocation reschedule(store& db, const loaded_type& type, std::string_view resource_id,
-                      std::string_view allocation_id, const allocation_input& input);
+                      std::string_view allocation_id, const allocation_input& input,
+                      const version_condition& expected = {});
 void cancel(store& db, const loaded_type& type, std::string_view resource_id,
-            std::string_view allocation_id);
+            std::string_view allocation_id, const version_condition& expected = {});
 
 // --- availability (docs/api.md, "Availability")
 

@@ -82,6 +82,13 @@ std::string encode_attribute_schema(const std::vector<attribute_spec>& attribute
 // mapping of its code) and that status's title.
 std::string encode_problem(const error& failure, int status);
 
+// The canonical text of a JSON body, so that two bodies that are
+// JSON-equal have the same text: members sorted by key (bytewise UTF-8),
+// no white space, strings re-escaped one way (so "\u00e9" equals "é").
+// Numbers stay as written: 1 and 1.0 differ, as they come back from a
+// `dump` as written. nullopt when the text is not JSON parse_json accepts.
+std::optional<std::string> canonical_json(std::string_view text);
+
 // A flat object of string members, e.g. {"status":"ok","database":"sqlite"}.
 std::string encode_string_object(const std::vector<std::pair<std::string, std::string>>& members);
 

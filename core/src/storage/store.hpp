@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +38,39 @@ struct store_options {
 struct allocation_filter {
     std::optional<interval> window;  // keep those overlapping this window
     std::optional<std::string> allocation_type;
+};
+
+// --- idempotency keys: what the store keeps (api/idempotency.hpp decides
+// what they mean).
+
+// A final answer as remembered: status, its headers as "name: value\n"
+// lines, its body.
+struct stored_answer {
+    int status = 0;
+    std::string headers;
+    std::string body;
+};
+
+// Who asks to run a request under (scope, key), and the clock.
+struct idempotency_claim {
+    std::string scope, key;
+    std::string fingerprint;  // what makes two requests the same one
+    std::string owner;        // this attempt, unique
+    std::int64_t now_us = 0;
+    std::int64_t lease_until_us = 0;    // until when the claim holds if never answered
+    std::int64_t forget_before_us = 0;  // keys created before this are forgotten
+};
+
+enum class claim_result {
+    claimed,        // run the request; answer or release the key afterwards
+    answered,       // the same request was answered: `answer`
+    other_request,  // the key was used for another request
+    in_flight,      // the same request is running, its claim unexpired
+};
+
+struct claim_outcome {
+    claim_result result = claim_result::claimed;
+    stored_answer answer;  // with answered
 };
 
 class store {
@@ -77,11 +112,20 @@ class store {
     // Replaces name and attributes. not_found when gone; conflict on a
     // duplicate name.
     virtual void update_resource(const resource& r) = 0;
-    // not_found when unknown; conflict (conflicts = allocation ids) while it
+    // Read, merge and write in one write transaction, the row held from the
+    // read to COMMIT (SQLite: the write lock; PostgreSQL: FOR UPDATE):
+    // not_found when unknown; else `change` edits the row as stored (it may
+    // throw: nothing is written) and says whether it changed anything; a
+    // changed row is written with the next version (conflict on a taken
+    // name). Returns the row as it is now.
+    virtual resource modify_resource(std::string_view type, std::string_view id,
+                                     const std::function<bool(resource&)>& change) = 0;
+    // not_found when unknown; precondition_failed when `expected` does not
+    // hold for its version; conflict (conflicts = allocation ids) while it
     // has allocations ending after `now_us` unless `force`, which deletes
     // them with it.
     virtual void delete_resource(std::string_view type, std::string_view id, bool force,
-                                 std::int64_t now_us) = 0;
+                                 std::int64_t now_us, const version_condition& expected = {}) = 0;
 
     // --- allocations -------------------------------------------------------
     // Inside one write transaction: not_found when the resource is gone;
@@ -99,8 +143,38 @@ class store {
     // Replaces every field but id, resource_id and created. The allocation
     // does not conflict with itself. not_found / conflict as for insert.
     virtual void update_allocation(const allocation& a) = 0;
-    // not_found when unknown or not on this resource.
-    virtual void delete_allocation(std::string_view resource_id, std::string_view id) = 0;
+    // As modify_resource, for an allocation of this resource: the merged
+    // allocation is checked for overlap as update_allocation checks it.
+    virtual allocation modify_allocation(std::string_view resource_id, std::string_view id,
+                                         const std::function<bool(allocation&)>& change) = 0;
+    // not_found when unknown or not on this resource; precondition_failed
+    // when `expected` does not hold for its version.
+    virtual void delete_allocation(std::string_view resource_id, std::string_view id,
+                                   const version_condition& expected = {}) = 0;
+
+    // --- idempotency keys ----------------------------------------------------
+    // In a transaction of its own, committed before the request runs (so
+    // every worker process sees it): purges a few keys created before
+    // claim.forget_before_us, then claims (scope, key) for this request or
+    // says why not. A claim whose lease has run out passes to this one.
+    virtual claim_outcome claim_idempotency_key(const idempotency_claim& claim) = 0;
+    // Records the answer of a claimed key; conflict when the claim is no
+    // longer `owner`'s (it expired and a retry took it over): the caller's
+    // transaction must then not commit. Inside in_one_transaction(), it
+    // commits with what the request wrote.
+    virtual void complete_idempotency_key(const std::string& scope, const std::string& key,
+                                          const std::string& owner,
+                                          const stored_answer& answer) = 0;
+    // Gives up an unanswered claim of `owner` (its request ended in a 5xx).
+    virtual void release_idempotency_key(const std::string& scope, const std::string& key,
+                                         const std::string& owner) = 0;
+
+    // Runs `body` as one transaction: every store call it makes on this
+    // thread joins it, begun at the first statement and committed when
+    // `body` returns (rolled back when it throws). On PostgreSQL a deadlock
+    // or serialization failure runs `body` again, a few times. Not nested.
+    virtual void in_one_transaction(std::string_view operation,
+                                    const std::function<void()>& body) = 0;
 
     // --- availability --------------------------------------------------------
     // The resources of `type` whose allocations' blocked ranges all miss

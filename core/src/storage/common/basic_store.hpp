@@ -12,6 +12,11 @@
 //   void migration_transaction(work)  the transaction and lock migrations
 //                                     need (default: transaction)
 //
+//   void rewrite_resource(c, r) / rewrite_allocation(c, a)
+//                         inside a transaction, the row read and held:
+//                         writes the changed row (its version + 1)
+//   in_one_transaction    the joined transaction (store.hpp)
+//
 // and the writes whose strategy differs (insert and update of resources and
 // allocations: check-then-write under SQLite's write lock, write-then-
 // explain on PostgreSQL).
@@ -103,8 +108,25 @@ class basic_store : public store {
         });
     }
 
-    void delete_resource(std::string_view type, std::string_view id, bool force,
-                         std::int64_t now) override {
+    resource modify_resource(std::string_view type, std::string_view id,
+                             const std::function<bool(resource&)>& change) override {
+        resource stored;
+        self().transaction("modify resource", [&](Connection& c) {
+            auto& f = query<queries::find_resource_for_update>(c);
+            f.id = id;
+            f.type = type;
+            f.st.execute(true);
+            if (!f.st.got_data()) throw resource_not_found();
+            stored = f.row.value();
+            if (!change(stored)) return;
+            self().rewrite_resource(c, stored);
+            ++stored.version;
+        });
+        return stored;
+    }
+
+    void delete_resource(std::string_view type, std::string_view id, bool force, std::int64_t now,
+                         const version_condition& expected) override {
         self().transaction("delete resource", [&](Connection& c) {
             // lock_resource holds the row until COMMIT where the backend's
             // writers do not queue on a lock of their own (PostgreSQL: an
@@ -115,6 +137,14 @@ class basic_store : public store {
             lock.type = type;
             lock.st.execute(true);
             if (!lock.st.got_data()) throw resource_not_found();
+            if (!expected.any) {
+                auto& f = query<queries::find_resource>(c);
+                f.id = id;
+                f.type = type;
+                f.st.execute(true);
+                if (!f.st.got_data()) throw resource_not_found();
+                if (!expected.holds(f.row.version)) throw stale_version(f.row.version);
+            }
             if (!force) refuse_current_allocations(c, id, now);
             auto& del = query<queries::delete_resource>(c);
             del.id = id;
@@ -180,13 +210,35 @@ class basic_store : public store {
         });
     }
 
-    void delete_allocation(std::string_view resource_id, std::string_view id) override {
-        self().write("delete allocation", [&](Connection& c) {
+    allocation modify_allocation(std::string_view resource_id, std::string_view id,
+                                 const std::function<bool(allocation&)>& change) override {
+        allocation stored;
+        self().transaction("modify allocation", [&](Connection& c) {
+            stored = held_allocation(c, resource_id, id);
+            if (!change(stored)) return;
+            self().rewrite_allocation(c, stored);
+            ++stored.version;
+        });
+        return stored;
+    }
+
+    void delete_allocation(std::string_view resource_id, std::string_view id,
+                           const version_condition& expected) override {
+        auto remove = [&](Connection& c) {
             auto& del = query<queries::delete_allocation>(c);
             del.id = id;
             del.resource_id = resource_id;
             del.st.execute(true);
             if (del.st.get_affected_rows() == 0) throw allocation_not_found();
+        };
+        if (expected.any) {
+            self().write("delete allocation", remove);
+            return;
+        }
+        self().transaction("delete allocation", [&](Connection& c) {
+            const allocation stored = held_allocation(c, resource_id, id);
+            if (!expected.holds(stored.version)) throw stale_version(stored.version);
+            remove(c);
         });
     }
 
@@ -241,6 +293,87 @@ class basic_store : public store {
         });
     }
 
+    // --- idempotency keys ------------------------------------------------------
+
+    claim_outcome claim_idempotency_key(const idempotency_claim& claim) override {
+        claim_outcome outcome;
+        self().transaction("claim idempotency key", [&](Connection& c) {
+            auto& purge = query<queries::purge_idempotency_keys>(c);
+            purge.cutoff = claim.forget_before_us;
+            purge.limit = idempotency_purge_batch;
+            purge.st.execute(true);
+            // Twice at most: a key found past the retention (or released
+            // meanwhile) is claimed afresh.
+            for (int pass = 0; pass < 2; ++pass) {
+                auto& ins = query<queries::insert_idempotency_key>(c);
+                ins.scope = claim.scope;
+                ins.key = claim.key;
+                ins.fingerprint = claim.fingerprint;
+                ins.owner = claim.owner;
+                ins.lease_until = claim.lease_until_us;
+                ins.created_us = claim.now_us;
+                ins.st.execute(true);
+                if (ins.st.get_affected_rows() == 1) {
+                    outcome = {claim_result::claimed, {}};
+                    return;
+                }
+                auto& f = query<queries::find_idempotency_key>(c);
+                f.scope = claim.scope;
+                f.key = claim.key;
+                f.st.execute(true);
+                if (!f.st.got_data()) continue;
+                if (f.created_us < claim.forget_before_us) {
+                    forget_idempotency_key(c, claim.scope, claim.key, nullptr);
+                    continue;
+                }
+                if (f.fingerprint != claim.fingerprint) {
+                    outcome = {claim_result::other_request, {}};
+                } else if (f.status_ind == soci::i_ok) {
+                    outcome = {claim_result::answered,
+                               {f.status, f.headers_ind == soci::i_ok ? f.headers : std::string(),
+                                f.body_ind == soci::i_ok ? f.body : std::string()}};
+                } else if (f.lease_until >= claim.now_us) {
+                    outcome = {claim_result::in_flight, {}};
+                } else {
+                    auto& take = query<queries::take_over_idempotency_key>(c);
+                    take.scope = claim.scope;
+                    take.key = claim.key;
+                    take.owner = claim.owner;
+                    take.lease_until = claim.lease_until_us;
+                    take.st.execute(true);
+                    outcome = {claim_result::claimed, {}};
+                }
+                return;
+            }
+            throw database_busy();  // the key keeps coming and going
+        });
+        return outcome;
+    }
+
+    void complete_idempotency_key(const std::string& scope, const std::string& key,
+                                  const std::string& owner, const stored_answer& answer) override {
+        self().write("complete idempotency key", [&](Connection& c) {
+            auto& done = query<queries::complete_idempotency_key>(c);
+            done.scope = scope;
+            done.key = key;
+            done.owner = owner;
+            done.status = answer.status;
+            done.headers = answer.headers;
+            done.body = answer.body;
+            done.st.execute(true);
+            if (done.st.get_affected_rows() == 0) {
+                throw error(error_code::conflict,
+                            "this request's Idempotency-Key was taken over by a retry");
+            }
+        });
+    }
+
+    void release_idempotency_key(const std::string& scope, const std::string& key,
+                                 const std::string& owner) override {
+        self().write("release idempotency key",
+                     [&](Connection& c) { forget_idempotency_key(c, scope, key, &owner); });
+    }
+
     // --- how work runs: the defaults (see above) -------------------------------
 
     template <class Work>
@@ -259,6 +392,10 @@ class basic_store : public store {
     }
 
   protected:
+    // Keys purged per claim: bounded work, and more than the keys one
+    // claim adds, so the table does not outgrow the retention.
+    static constexpr long long idempotency_purge_batch = 8;
+
     basic_store(const store_options& options, const backend_description& description)
         : options_(options), description_(description) {}
 
@@ -295,6 +432,41 @@ class basic_store : public store {
         k.st.execute(true);
         if (!k.st.got_data()) return std::nullopt;
         return allocation_key{k.from_us, k.to_us, k.seq};
+    }
+
+    // The allocation as stored, held until the transaction ends (after its
+    // resource, in the order the allocation writers lock); not_found when
+    // unknown or not on this resource.
+    static allocation held_allocation(Connection& c, std::string_view resource_id,
+                                      std::string_view id) {
+        auto& lock = query<queries::lock_allocations_of>(c);
+        lock.id = resource_id;
+        lock.st.execute(true);
+        if (!lock.st.got_data()) throw allocation_not_found();
+        auto& f = query<queries::find_allocation_for_update>(c);
+        f.id = id;
+        f.resource_id = resource_id;
+        f.st.execute(true);
+        if (!f.st.got_data()) throw allocation_not_found();
+        return f.row.value();
+    }
+
+    static error stale_version(std::int64_t version) {
+        return error(
+            error_code::precondition_failed,
+            "the stored version (" + std::to_string(version) + ") is not one that If-Match names");
+    }
+
+    // Deletes (scope, key): an unanswered claim of *owner, or whatever is
+    // there when owner is null.
+    static void forget_idempotency_key(Connection& c, const std::string& scope,
+                                       const std::string& key, const std::string* owner) {
+        auto& forget = query<queries::forget_idempotency_key>(c);
+        forget.scope = scope;
+        forget.key = key;
+        forget.owner_ind = owner != nullptr ? soci::i_ok : soci::i_null;
+        forget.owner = owner != nullptr ? *owner : std::string();
+        forget.st.execute(true);
     }
 
     // The resource other than r.id that holds r's name, if any.

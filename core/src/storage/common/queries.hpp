@@ -42,6 +42,7 @@ inline void prepare(soci::statement& st, const char* sql) {
 struct resource_row {
     std::string id, resource_type, name, attributes;
     long long created_us = 0;
+    long long version = 1;  // read only: writes leave it to the SQL
 
     void bind(soci::statement& st) {
         st.exchange(soci::into(id));
@@ -49,14 +50,18 @@ struct resource_row {
         st.exchange(soci::into(name));
         st.exchange(soci::into(attributes));
         st.exchange(soci::into(created_us));
+        st.exchange(soci::into(version));
     }
-    resource value() const { return resource{id, resource_type, name, attributes, created_us}; }
+    resource value() const {
+        return resource{id, resource_type, name, attributes, created_us, version};
+    }
 };
 
 struct allocation_row {
     std::string id, resource_id, allocation_type, description, dump;
     long long from_us = 0, to_us = 0, created_us = 0;
     long long blocked_from_us = 0, blocked_to_us = 0;
+    long long version = 1;  // read only: writes leave it to the SQL
     soci::indicator description_ind = soci::i_null, dump_ind = soci::i_null;
 
     void bind(soci::statement& st) {
@@ -70,10 +75,11 @@ struct allocation_row {
         st.exchange(soci::into(created_us));
         st.exchange(soci::into(blocked_from_us));
         st.exchange(soci::into(blocked_to_us));
+        st.exchange(soci::into(version));
     }
     allocation value() const {
-        allocation a{id,           resource_id,  from_us,   to_us, allocation_type,
-                     std::nullopt, std::nullopt, created_us};
+        allocation a{id,           resource_id,  from_us,    to_us,  allocation_type,
+                     std::nullopt, std::nullopt, created_us, version};
         if (description_ind == soci::i_ok) a.description = description;
         if (dump_ind == soci::i_ok) a.dump_json = dump;
         a.buffer_before_us = from_us - blocked_from_us;
@@ -108,17 +114,28 @@ struct ping : fixed_statement {
 
 // --- resources -------------------------------------------------------------
 
-template <class Sql>
-struct find_resource {
+// (:id, :type) -> the resource.
+struct resource_by_id {
     std::string id, type;
     resource_row row;
     soci::statement st;
-    explicit find_resource(soci::session& s) : st(s) {
+    resource_by_id(soci::session& s, const char* sql) : st(s) {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(type, "type"));
         row.bind(st);
-        prepare(st, Sql::find_resource);
+        prepare(st, sql);
     }
+};
+template <class Sql>
+struct find_resource : resource_by_id {
+    explicit find_resource(soci::session& s) : resource_by_id(s, Sql::find_resource) {}
+};
+// find_resource, holding the row until the transaction ends where the
+// backend needs that.
+template <class Sql>
+struct find_resource_for_update : resource_by_id {
+    explicit find_resource_for_update(soci::session& s)
+        : resource_by_id(s, Sql::find_resource_for_update) {}
 };
 
 // (:id, :type) -> seq: resource_seq and lock_resource.
@@ -144,16 +161,27 @@ struct lock_resource : seq_of_resource {
     explicit lock_resource(soci::session& s) : seq_of_resource(s, Sql::lock_resource) {}
 };
 
-template <class Sql>
-struct resource_exists {
+// (:id) -> seq of any resource.
+struct seq_of_any_resource {
     std::string id;
     long long seq = 0;
     soci::statement st;
-    explicit resource_exists(soci::session& s) : st(s) {
+    seq_of_any_resource(soci::session& s, const char* sql) : st(s) {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::into(seq));
-        prepare(st, Sql::resource_exists);
+        prepare(st, sql);
     }
+};
+template <class Sql>
+struct resource_exists : seq_of_any_resource {
+    explicit resource_exists(soci::session& s) : seq_of_any_resource(s, Sql::resource_exists) {}
+};
+// resource_exists, locking the resource as its allocation writers do where
+// the backend needs that.
+template <class Sql>
+struct lock_allocations_of : seq_of_any_resource {
+    explicit lock_allocations_of(soci::session& s)
+        : seq_of_any_resource(s, Sql::lock_allocations_of) {}
 };
 
 template <class Sql>
@@ -428,17 +456,26 @@ struct count_ending_after {
     }
 };
 
-template <class Sql>
-struct find_allocation {
+// (:id, :resource_id) -> the allocation.
+struct allocation_by_id {
     std::string id, resource_id;
     allocation_row row;
     soci::statement st;
-    explicit find_allocation(soci::session& s) : st(s) {
+    allocation_by_id(soci::session& s, const char* sql) : st(s) {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(resource_id, "resource_id"));
         row.bind(st);
-        prepare(st, Sql::find_allocation);
+        prepare(st, sql);
     }
+};
+template <class Sql>
+struct find_allocation : allocation_by_id {
+    explicit find_allocation(soci::session& s) : allocation_by_id(s, Sql::find_allocation) {}
+};
+template <class Sql>
+struct find_allocation_for_update : allocation_by_id {
+    explicit find_allocation_for_update(soci::session& s)
+        : allocation_by_id(s, Sql::find_allocation_for_update) {}
 };
 
 template <class Sql>
@@ -538,6 +575,100 @@ struct delete_allocation {
         st.exchange(soci::use(id, "id"));
         st.exchange(soci::use(resource_id, "resource_id"));
         prepare(st, Sql::delete_allocation);
+    }
+};
+
+// --- idempotency keys --------------------------------------------------------
+
+template <class Sql>
+struct purge_idempotency_keys {
+    long long cutoff = 0, limit = 0;
+    soci::statement st;
+    explicit purge_idempotency_keys(soci::session& s) : st(s) {
+        st.exchange(soci::use(cutoff, "cutoff"));
+        st.exchange(soci::use(limit, "limit"));
+        prepare(st, Sql::purge_idempotency_keys);
+    }
+};
+
+template <class Sql>
+struct insert_idempotency_key {
+    std::string scope, key, fingerprint, owner;
+    long long lease_until = 0, created_us = 0;
+    soci::statement st;
+    explicit insert_idempotency_key(soci::session& s) : st(s) {
+        st.exchange(soci::use(scope, "scope"));
+        st.exchange(soci::use(key, "key"));
+        st.exchange(soci::use(fingerprint, "fingerprint"));
+        st.exchange(soci::use(owner, "owner"));
+        st.exchange(soci::use(lease_until, "lease_until"));
+        st.exchange(soci::use(created_us, "created_us"));
+        prepare(st, Sql::insert_idempotency_key);
+    }
+};
+
+template <class Sql>
+struct find_idempotency_key {
+    std::string scope, key;
+    std::string fingerprint, owner, headers, body;
+    long long lease_until = 0, created_us = 0;
+    int status = 0;
+    soci::indicator status_ind = soci::i_null, headers_ind = soci::i_null, body_ind = soci::i_null;
+    soci::statement st;
+    explicit find_idempotency_key(soci::session& s) : st(s) {
+        st.exchange(soci::use(scope, "scope"));
+        st.exchange(soci::use(key, "key"));
+        st.exchange(soci::into(fingerprint));
+        st.exchange(soci::into(owner));
+        st.exchange(soci::into(lease_until));
+        st.exchange(soci::into(status, status_ind));
+        st.exchange(soci::into(headers, headers_ind));
+        st.exchange(soci::into(body, body_ind));
+        st.exchange(soci::into(created_us));
+        prepare(st, Sql::find_idempotency_key);
+    }
+};
+
+template <class Sql>
+struct take_over_idempotency_key {
+    std::string scope, key, owner;
+    long long lease_until = 0;
+    soci::statement st;
+    explicit take_over_idempotency_key(soci::session& s) : st(s) {
+        st.exchange(soci::use(owner, "owner"));
+        st.exchange(soci::use(lease_until, "lease_until"));
+        st.exchange(soci::use(scope, "scope"));
+        st.exchange(soci::use(key, "key"));
+        prepare(st, Sql::take_over_idempotency_key);
+    }
+};
+
+template <class Sql>
+struct complete_idempotency_key {
+    std::string scope, key, owner, headers, body;
+    int status = 0;
+    soci::statement st;
+    explicit complete_idempotency_key(soci::session& s) : st(s) {
+        st.exchange(soci::use(status, "status"));
+        st.exchange(soci::use(headers, "headers"));
+        st.exchange(soci::use(body, "body"));
+        st.exchange(soci::use(scope, "scope"));
+        st.exchange(soci::use(key, "key"));
+        st.exchange(soci::use(owner, "owner"));
+        prepare(st, Sql::complete_idempotency_key);
+    }
+};
+
+template <class Sql>
+struct forget_idempotency_key {
+    std::string scope, key, owner;
+    soci::indicator owner_ind = soci::i_null;  // null: whatever its state
+    soci::statement st;
+    explicit forget_idempotency_key(soci::session& s) : st(s) {
+        st.exchange(soci::use(scope, "scope"));
+        st.exchange(soci::use(key, "key"));
+        st.exchange(soci::use(owner, owner_ind, "owner"));
+        prepare(st, Sql::forget_idempotency_key);
     }
 };
 

@@ -8,6 +8,12 @@
 #define INVSYS_ALLOCATION_COLUMNS                                                      \
     "id, resource_id, from_us, to_us, allocation_type, description, dump, created_us," \
     " blocked_from_us, blocked_to_us"
+// What reads return: the written columns and the row version (which a new
+// row takes from its DEFAULT, 1).
+#define INVSYS_RESOURCE_READ_COLUMNS INVSYS_RESOURCE_COLUMNS ", version"
+#define INVSYS_ALLOCATION_READ_COLUMNS INVSYS_ALLOCATION_COLUMNS ", version"
+#define INVSYS_IDEMPOTENCY_READ_COLUMNS \
+    "fingerprint, owner, lease_until_us, status, headers, body, created_us"
 
 namespace invsys {
 
@@ -28,7 +34,7 @@ struct common_sql {
     // --- resources -----------------------------------------------------------
 
     static constexpr const char* find_resource =
-        "SELECT " INVSYS_RESOURCE_COLUMNS
+        "SELECT " INVSYS_RESOURCE_READ_COLUMNS
         " FROM resources WHERE id = :id AND resource_type = :type";
 
     // The keyset position of a resource of one type (also: does it exist).
@@ -36,7 +42,7 @@ struct common_sql {
         "SELECT seq FROM resources WHERE id = :id AND resource_type = :type";
 
     // seq > 0 for every row, so :after_seq = 0 starts at the beginning.
-    static constexpr const char* list_resources = "SELECT " INVSYS_RESOURCE_COLUMNS
+    static constexpr const char* list_resources = "SELECT " INVSYS_RESOURCE_READ_COLUMNS
                                                   " FROM resources WHERE resource_type = :type AND "
                                                   "seq > :after_seq ORDER BY seq LIMIT :limit";
 
@@ -51,7 +57,7 @@ struct common_sql {
     // --- allocations -----------------------------------------------------------
 
     static constexpr const char* find_allocation =
-        "SELECT " INVSYS_ALLOCATION_COLUMNS
+        "SELECT " INVSYS_ALLOCATION_READ_COLUMNS
         " FROM allocations WHERE id = :id AND resource_id = :resource_id";
 
     // The keyset position of an allocation of one resource (also: does it exist).
@@ -77,7 +83,7 @@ struct common_sql {
     // The resources of a type free in the window, oldest first, after the
     // keyset position :after_seq (0: from the start).
     static constexpr const char* available_resources =
-        "SELECT " INVSYS_RESOURCE_COLUMNS
+        "SELECT " INVSYS_RESOURCE_READ_COLUMNS
         " FROM resources r"
         " WHERE r.resource_type = :type AND r.seq > :after_seq AND" INVSYS_FREE_IN_WINDOW
         " ORDER BY r.seq LIMIT :limit";
@@ -106,6 +112,37 @@ struct common_sql {
         " UNION ALL SELECT f, t FROM (SELECT blocked_from_us AS f, blocked_to_us AS t"
         " FROM allocations WHERE resource_id = :resource_id AND blocked_to_us > :to"
         " ORDER BY blocked_to_us LIMIT 1) AS straddling WHERE f < :to";
+
+    // --- idempotency keys ------------------------------------------------------
+
+    // The oldest keys past the retention, at most :limit of them: each
+    // claim purges a few, so the table never needs a sweep of its own.
+    static constexpr const char* purge_idempotency_keys =
+        "DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key"
+        " FROM idempotency_keys WHERE created_us < :cutoff ORDER BY created_us LIMIT :limit)";
+
+    // No row inserted: the key is known (the caller reads it).
+    static constexpr const char* insert_idempotency_key =
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, owner, lease_until_us, created_us)"
+        " VALUES (:scope, :key, :fingerprint, :owner, :lease_until, :created_us)"
+        " ON CONFLICT (scope, key) DO NOTHING";
+
+    // A claim whose lease ran out (its worker was killed) passes to a retry.
+    static constexpr const char* take_over_idempotency_key =
+        "UPDATE idempotency_keys SET owner = :owner, lease_until_us = :lease_until"
+        " WHERE scope = :scope AND key = :key AND status IS NULL";
+
+    // The answer, in the transaction of what the request did; no row when
+    // the claim is no longer this owner's.
+    static constexpr const char* complete_idempotency_key =
+        "UPDATE idempotency_keys SET status = :status, headers = :headers, body = :body"
+        " WHERE scope = :scope AND key = :key AND owner = :owner AND status IS NULL";
+
+    // A claim given up (its answer was a 5xx), or a remembered key past the
+    // retention (:owner NULL).
+    static constexpr const char* forget_idempotency_key =
+        "DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key"
+        " AND (CAST(:owner AS text) IS NULL OR (owner = :owner AND status IS NULL))";
 };
 
 }  // namespace invsys

@@ -15,13 +15,16 @@ namespace invsys {
 namespace postgresql_statements {
 namespace q = queries;
 using S = postgresql_sql;
-using cache = q::cache<q::ping<S>, q::find_resource<S>, q::resource_seq<S>, q::lock_resource<S>,
-                       q::list_resources<S>, q::name_holder<S>, q::insert_resource<S>,
-                       q::update_resource<S>, q::delete_resource<S>, q::overlapping<S>,
-                       q::ending_after<S>, q::first_ending_after<S>, q::find_allocation<S>,
-                       q::allocation_key<S>, q::list_allocations<S>, q::insert_allocation<S>,
-                       q::update_allocation<S>, q::delete_allocation<S>, q::available_resources<S>,
-                       q::available_resource_ids<S>, q::resource_free<S>, q::blocked_in_window<S>>;
+using cache = q::cache<
+    q::ping<S>, q::find_resource<S>, q::resource_seq<S>, q::lock_resource<S>, q::list_resources<S>,
+    q::name_holder<S>, q::insert_resource<S>, q::update_resource<S>, q::delete_resource<S>,
+    q::overlapping<S>, q::ending_after<S>, q::first_ending_after<S>, q::find_allocation<S>,
+    q::allocation_key<S>, q::list_allocations<S>, q::insert_allocation<S>, q::update_allocation<S>,
+    q::delete_allocation<S>, q::find_resource_for_update<S>, q::lock_allocations_of<S>,
+    q::find_allocation_for_update<S>, q::purge_idempotency_keys<S>, q::insert_idempotency_key<S>,
+    q::find_idempotency_key<S>, q::take_over_idempotency_key<S>, q::complete_idempotency_key<S>,
+    q::forget_idempotency_key<S>, q::available_resources<S>,
+    q::available_resource_ids<S>, q::resource_free<S>, q::blocked_in_window<S>>;
 }  // namespace postgresql_statements
 
 class postgresql_connection : public queries::connection_base<postgresql_statements::cache> {

@@ -23,6 +23,19 @@ struct postgresql_sql : common_sql {
     static constexpr const char* lock_resource =
         "SELECT seq FROM resources WHERE id = :id AND resource_type = :type FOR UPDATE";
 
+    // The rows a read-merge-write changes, locked until COMMIT: the
+    // resource (FOR UPDATE: the write may change its name, a unique key),
+    // or an allocation after its resource (FOR NO KEY UPDATE, as the
+    // allocation writers take it: the same order as theirs and as delete's).
+    static constexpr const char* find_resource_for_update =
+        "SELECT " INVSYS_RESOURCE_READ_COLUMNS
+        " FROM resources WHERE id = :id AND resource_type = :type FOR UPDATE";
+    static constexpr const char* lock_allocations_of =
+        "SELECT seq FROM resources WHERE id = :id FOR NO KEY UPDATE";
+    static constexpr const char* find_allocation_for_update =
+        "SELECT " INVSYS_ALLOCATION_READ_COLUMNS
+        " FROM allocations WHERE id = :id AND resource_id = :resource_id FOR UPDATE";
+
     // Returns no row, instead of failing, when the name is taken: the caller
     // then asks name_holder who has it.
     static constexpr const char* insert_resource =
@@ -34,7 +47,7 @@ struct postgresql_sql : common_sql {
     // name_holder); a name taken by a concurrent writer still fails with
     // unique_violation.
     static constexpr const char* update_resource =
-        "UPDATE resources SET name = :name, attributes = :attributes"
+        "UPDATE resources SET name = :name, attributes = :attributes, version = version + 1"
         " WHERE id = :id AND resource_type = :type"
         " AND NOT EXISTS (SELECT 1 FROM resources other WHERE other.resource_type = :type"
         " AND other.name = :name AND other.id <> :id)";
@@ -70,7 +83,7 @@ struct postgresql_sql : common_sql {
     // from_us < :window_to AND to_us > :window_from; with no window the open
     // ends make both true for every row. :type NULL keeps every type.
     static constexpr const char* list_allocations =
-        "SELECT " INVSYS_ALLOCATION_COLUMNS
+        "SELECT " INVSYS_ALLOCATION_READ_COLUMNS
         " FROM allocations WHERE resource_id = :resource_id"
         " AND (from_us, to_us, seq) > (:after_from, :after_to, :after_seq)"
         " AND from_us < :window_to AND to_us > :window_from"
@@ -109,11 +122,19 @@ struct postgresql_sql : common_sql {
         "WITH r AS (SELECT id FROM resources WHERE id = :resource_id FOR NO KEY UPDATE)"
         " UPDATE allocations SET from_us = :from_us, to_us = :to_us,"
         " allocation_type = :allocation_type, description = :description, dump = :dump,"
-        " blocked_from_us = :blocked_from_us, blocked_to_us = :blocked_to_us"
+        " blocked_from_us = :blocked_from_us, blocked_to_us = :blocked_to_us,"
+        " version = allocations.version + 1"
         " FROM r WHERE allocations.id = :id AND allocations.resource_id = r.id"
         " AND NOT EXISTS (SELECT 1 FROM allocations other WHERE other.resource_id = r.id"
         " AND other.id <> :id AND other.blocked && tstzrange(invsys_instant(:blocked_from_us),"
         " invsys_instant(:blocked_to_us), '[)'))";
+
+    // --- idempotency keys (common_sql's, and) ---------------------------------
+
+    // Locked until COMMIT: a concurrent claim of the same key waits.
+    static constexpr const char* find_idempotency_key =
+        "SELECT " INVSYS_IDEMPOTENCY_READ_COLUMNS
+        " FROM idempotency_keys WHERE scope = :scope AND key = :key FOR UPDATE";
 
     // --- migrations (common/migrations.hpp) ----------------------------------
 

@@ -16,7 +16,9 @@ std::unique_ptr<store> open_postgresql_store(const std::string&, const store_opt
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <invsys/log.hpp>
+#include <optional>
 #include <random>
 #include <regex>
 #include <thread>
@@ -169,10 +171,28 @@ class postgresql_store final
         });
     }
 
-    void delete_resource(std::string_view type, std::string_view id, bool force,
-                         std::int64_t now) override {
+    resource modify_resource(std::string_view type, std::string_view id,
+                             const std::function<bool(resource&)>& change) override {
         if (has_nul(type) || has_nul(id)) throw resource_not_found();
-        basic_store::delete_resource(type, id, force, now);
+        return basic_store::modify_resource(type, id, change);
+    }
+
+    // The row is held (FOR UPDATE): no other writer of it can come between
+    // the NOT EXISTS test and the write but a new holder of the name, which
+    // fails us with unique_violation (a conflict).
+    static void rewrite_resource(postgresql_connection& c, const resource& r) {
+        refuse_nul(r);
+        auto& up = query<q::update_resource>(c);
+        up.in = q::resource_row{r.id, r.resource_type, r.name, r.attributes_json, 0};
+        up.st.execute(true);
+        if (up.st.get_affected_rows() == 1) return;
+        refuse_taken_name(c, r, true);
+    }
+
+    void delete_resource(std::string_view type, std::string_view id, bool force, std::int64_t now,
+                         const version_condition& expected) override {
+        if (has_nul(type) || has_nul(id)) throw resource_not_found();
+        basic_store::delete_resource(type, id, force, now, expected);
     }
 
     // --- allocations ---------------------------------------------------------
@@ -233,9 +253,34 @@ class postgresql_store final
         });
     }
 
-    void delete_allocation(std::string_view resource_id, std::string_view id) override {
+    allocation modify_allocation(std::string_view resource_id, std::string_view id,
+                                 const std::function<bool(allocation&)>& change) override {
         if (has_nul(resource_id) || has_nul(id)) throw allocation_not_found();
-        basic_store::delete_allocation(resource_id, id);
+        return basic_store::modify_allocation(resource_id, id, change);
+    }
+
+    // Its resource is held (FOR NO KEY UPDATE), as every allocation writer
+    // holds it: the overlap test of the update meets only committed rows.
+    static void rewrite_allocation(postgresql_connection& c, const allocation& a) {
+        refuse_backwards(a);
+        refuse_nul(a);
+        auto& up = query<q::update_allocation>(c);
+        up.set(a);
+        up.st.execute(true);
+        if (up.st.get_affected_rows() == 1) return;
+        refuse_overlap(c, a, true);
+    }
+
+    void delete_allocation(std::string_view resource_id, std::string_view id,
+                           const version_condition& expected) override {
+        if (has_nul(resource_id) || has_nul(id)) throw allocation_not_found();
+        basic_store::delete_allocation(resource_id, id, expected);
+    }
+
+    claim_outcome claim_idempotency_key(const idempotency_claim& claim) override {
+        if (has_nul(claim.scope) || has_nul(claim.key))
+            throw invalid_field("Idempotency-Key", "must not contain NUL characters");
+        return basic_store::claim_idempotency_key(claim);
     }
 
     // --- availability --------------------------------------------------------
@@ -323,9 +368,24 @@ class postgresql_store final
     // is one statement in autocommit mode, or one transaction of its own
     // that it rolls back on failure, so running it again is safe. Every
     // other failure goes through the error mapping.
+    //
+    // Inside in_one_transaction(): on its connection, once; a failure other
+    // than error is left as it is for in_one_transaction to judge (a retry
+    // runs the whole transaction again).
     template <class Work>
     auto read(std::string_view operation, Work&& work)
         -> std::invoke_result_t<Work&, postgresql_connection&> {
+        if (joined_transaction* joined = joined_here()) {
+            postgresql_connection& c = joined->connection();
+            try {
+                return work(c);
+            } catch (const error&) {
+                throw;
+            } catch (...) {
+                if (!c.broken()) c.forget_failed_statement();
+                throw;
+            }
+        }
         for (int attempt = 1;; ++attempt) {
             try {
                 auto c = pool_.acquire(deadline());
@@ -361,6 +421,10 @@ class postgresql_store final
 
     template <class Work>
     void transaction(std::string_view operation, Work&& work) {
+        if (joined_here() != nullptr) {
+            read(operation, std::forward<Work>(work));
+            return;
+        }
         read(operation, [&](postgresql_connection& c) {
             soci::transaction transaction(c.session());
             work(c);
@@ -379,7 +443,77 @@ class postgresql_store final
         });
     }
 
+    // The connection is taken and BEGIN sent at the body's first statement.
+    void in_one_transaction(std::string_view operation,
+                            const std::function<void()>& body) override {
+        if (joined_ != nullptr) throw std::logic_error("in_one_transaction is not nested");
+        for (int attempt = 1;; ++attempt) {
+            try {
+                joined_transaction joined(*this);
+                body();
+                if (joined.c) {
+                    (*joined.c)->session().commit();
+                    joined.open = false;
+                }
+                return;
+            } catch (const error&) {
+                throw;
+            } catch (...) {
+                if (attempt < max_attempts &&
+                    classify_postgresql_failure() == storage_failure::retryable) {
+                    pause_before_retry(attempt);
+                    continue;
+                }
+                rethrow_as_error(operation);
+            }
+        }
+    }
+
   private:
+    using lease = connection_pool<postgresql_connection>::lease;
+
+    // The transaction in_one_transaction() runs on this thread: begun by
+    // the first statement of its body, joined by all the others, rolled
+    // back when it ends uncommitted.
+    struct joined_transaction {
+        postgresql_store& owner;
+        std::optional<lease> c;
+        bool open = false;
+
+        explicit joined_transaction(postgresql_store& s) : owner(s) { joined_ = this; }
+        ~joined_transaction() {
+            joined_ = nullptr;
+            if (!c) return;
+            if ((*c)->broken()) {
+                c->discard();
+                owner.pool_.discard_idle();
+                return;
+            }
+            if (!open) return;
+            try {
+                (*c)->session().rollback();
+            } catch (...) {
+                c->discard();
+            }
+        }
+        joined_transaction(const joined_transaction&) = delete;
+        joined_transaction& operator=(const joined_transaction&) = delete;
+
+        postgresql_connection& connection() {
+            if (!c) {
+                c.emplace(owner.pool_.acquire(owner.deadline()));
+                (*c)->session().begin();
+                open = true;
+            }
+            return **c;
+        }
+    };
+    static inline thread_local joined_transaction* joined_ = nullptr;
+
+    joined_transaction* joined_here() const noexcept {
+        return joined_ != nullptr && &joined_->owner == this ? joined_ : nullptr;
+    }
+
     // After the name was found taken: throws the conflict naming its
     // holder. Returns when the holder is gone by now (the write may be
     // tried again), unless `last`.

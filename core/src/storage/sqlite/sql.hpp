@@ -24,12 +24,17 @@ struct sqlite_sql : common_sql {
 
     static constexpr const char* resource_exists = "SELECT seq FROM resources WHERE id = :id";
 
+    // The rows a read-merge-write changes, read under the write lock.
+    static constexpr const char* find_resource_for_update = find_resource;
+    static constexpr const char* lock_allocations_of = resource_exists;
+    static constexpr const char* find_allocation_for_update = find_allocation;
+
     static constexpr const char* insert_resource =
         "INSERT INTO resources (" INVSYS_RESOURCE_COLUMNS
         ") VALUES (:id, :type, :name, :attributes, :created_us)";
 
     static constexpr const char* update_resource =
-        "UPDATE resources SET name = :name, attributes = :attributes"
+        "UPDATE resources SET name = :name, attributes = :attributes, version = version + 1"
         " WHERE id = :id AND resource_type = :type";
 
     // --- allocations -----------------------------------------------------------
@@ -79,7 +84,7 @@ struct sqlite_sql : common_sql {
     // from_us < :window_to AND to_us > :window_from; with no window the open
     // ends make both true for every row. :type NULL keeps every type.
     static constexpr const char* list_allocations =
-        "SELECT " INVSYS_ALLOCATION_COLUMNS
+        "SELECT " INVSYS_ALLOCATION_READ_COLUMNS
         " FROM allocations WHERE resource_id = :resource_id"
         " AND (from_us, to_us, seq) > (:after_from, :after_to, :after_seq)"
         " AND from_us < :window_to AND to_us > :window_from"
@@ -94,8 +99,14 @@ struct sqlite_sql : common_sql {
     static constexpr const char* update_allocation =
         "UPDATE allocations SET from_us = :from_us, to_us = :to_us,"
         " allocation_type = :allocation_type, description = :description, dump = :dump,"
-        " blocked_from_us = :blocked_from_us, blocked_to_us = :blocked_to_us"
-        " WHERE id = :id AND resource_id = :resource_id";
+        " blocked_from_us = :blocked_from_us, blocked_to_us = :blocked_to_us,"
+        " version = version + 1 WHERE id = :id AND resource_id = :resource_id";
+
+    // --- idempotency keys (common_sql's, and) ---------------------------------
+
+    static constexpr const char* find_idempotency_key =
+        "SELECT " INVSYS_IDEMPOTENCY_READ_COLUMNS
+        " FROM idempotency_keys WHERE scope = :scope AND key = :key";
 
     // --- migrations (common/migrations.hpp) ----------------------------------
 

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
@@ -56,11 +58,15 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     void update_resource(const resource& r) override {
         write("update resource", [&](sqlite_connection& c) {
             if (!resource_seq(c, r.resource_type, r.id)) throw resource_not_found();
-            refuse_taken_name(c, r);
-            auto& up = query<q::update_resource>(c);
-            up.in = q::resource_row{r.id, r.resource_type, r.name, r.attributes_json, 0};
-            up.st.execute(true);
+            rewrite_resource(c, r);
         });
+    }
+
+    static void rewrite_resource(sqlite_connection& c, const resource& r) {
+        refuse_taken_name(c, r);
+        auto& up = query<q::update_resource>(c);
+        up.in = q::resource_row{r.id, r.resource_type, r.name, r.attributes_json, 0};
+        up.st.execute(true);
     }
 
     // --- allocations ---------------------------------------------------------
@@ -81,10 +87,7 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     void update_allocation(const allocation& a) override {
         write("update allocation", [&](sqlite_connection& c) {
             if (!key_of(c, a.resource_id, a.id)) throw allocation_not_found();
-            refuse_overlap(c, a);
-            auto& up = query<q::update_allocation>(c);
-            up.set(a);
-            up.st.execute(true);
+            rewrite_allocation(c, a);
         });
     }
 
@@ -114,6 +117,7 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
             throw error(error_code::unavailable, std::move(*problem));
         }
         basic_store::ping();
+    }
 
     // Under the write lock nothing changes between the checks and the
     // insert: the first free candidate found is free when written.
@@ -151,6 +155,13 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         return chosen;
     }
 
+    static void rewrite_allocation(sqlite_connection& c, const allocation& a) {
+        refuse_overlap(c, a);
+        auto& up = query<q::update_allocation>(c);
+        up.set(a);
+        up.st.execute(true);
+    }
+
     std::string pragma(const std::string& name) {
         if (name.empty() ||
             name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos) {
@@ -166,11 +177,13 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     // --- how work runs (see basic_store) ---------------------------------------
 
     // Runs `work` on a pooled connection; reads run concurrently. In WAL
-    // mode a reader never waits for the writer.
+    // mode a reader never waits for the writer. Inside in_one_transaction(),
+    // on its connection.
     template <class Work>
     auto read(std::string_view operation, Work&& work)
         -> std::invoke_result_t<Work&, sqlite_connection&> {
         try {
+            if (joined_transaction* joined = joined_here()) return work(joined->connection());
             auto c = pool_.acquire(deadline());
             return work(*c);
         } catch (...) {
@@ -180,9 +193,14 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
 
     // Runs `work` in one write transaction: under the write lock (this
     // process's writers and other processes' alike), between our own
-    // BEGIN IMMEDIATE and COMMIT, rolled back on any exception.
+    // BEGIN IMMEDIATE and COMMIT, rolled back on any exception. Inside
+    // in_one_transaction(), as part of that transaction.
     template <class Work>
     void write(std::string_view operation, Work&& work) {
+        if (joined_here() != nullptr) {
+            read(operation, std::forward<Work>(work));
+            return;
+        }
         try {
             const auto until = deadline();
             if (!lock_.try_lock_until(until)) throw database_busy();
@@ -217,12 +235,67 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     // Every write is a transaction already, and the write lock and
     // BEGIN IMMEDIATE serialise migrating processes.
 
+    // The write lock is taken at the body's first statement and held to
+    // COMMIT: what the body does before (validation) does not hold up the
+    // other writers.
+    void in_one_transaction(std::string_view operation,
+                            const std::function<void()>& body) override {
+        if (joined_ != nullptr) throw std::logic_error("in_one_transaction is not nested");
+        joined_transaction joined(*this);
+        body();
+        if (!joined.c) return;  // the body ran no statement
+        try {
+            (*joined.c)->finish_statements();
+            query<q::commit>(**joined.c).run();
+        } catch (...) {
+            rethrow_as_error(operation);
+        }
+    }
+
   private:
     using lease = connection_pool<sqlite_connection>::lease;
 
+    // The transaction in_one_transaction() runs on this thread: begun by
+    // the first statement of its body, joined by all the others, rolled
+    // back and unlocked when it ends uncommitted.
+    struct joined_transaction {
+        sqlite_store& owner;
+        bool locked = false;
+        std::optional<lease> c;
+
+        explicit joined_transaction(sqlite_store& s) : owner(s) { joined_ = this; }
+        ~joined_transaction() {
+            if (c) {
+                roll_back(*c);
+                c.reset();
+            }
+            if (locked) owner.lock_.unlock();
+            joined_ = nullptr;
+        }
+        joined_transaction(const joined_transaction&) = delete;
+        joined_transaction& operator=(const joined_transaction&) = delete;
+
+        sqlite_connection& connection() {
+            if (!c) {
+                const auto until = owner.deadline();
+                if (!owner.lock_.try_lock_until(until)) throw database_busy();
+                locked = true;
+                c.emplace(owner.pool_.acquire(until));
+                query<q::begin_immediate>(**c).run();
+            }
+            return **c;
+        }
+    };
+    static inline thread_local joined_transaction* joined_ = nullptr;
+
+    joined_transaction* joined_here() const noexcept {
+        return joined_ != nullptr && &joined_->owner == this ? joined_ : nullptr;
+    }
+
     static void roll_back(lease& c) noexcept {
         try {
-            // Some errors (I/O, disk full) end the transaction by themselves.
+            // Some errors (I/O, disk full) end the transaction by themselves,
+            // and a committed one is over.
             if (!c->in_transaction()) return;
             c->finish_statements();
             query<q::rollback>(*c).run();
