@@ -39,6 +39,7 @@ plugin_registry load_plugins(const config& c) {
     }
     return plugin_registry::load_listed(c.plugin_dir, parse_plugin_manifest(c.plugin_manifest),
                                         reserved_collection_names());
+}
 
 // The configuration's rules.<Type>.* over what each plugin declared. An
 // override for a type no plugin serves is logged, not fatal: removing a
