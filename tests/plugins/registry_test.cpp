@@ -86,7 +86,7 @@ TEST_CASE("a bad library beside good ones is refused with its reason, the others
         std::string reason;   // what the refusal must say
     };
     const auto c = GENERATE(values<bad_case>({
-        {"wrong_abi", "ABI version 99, expected 1"},
+        {"wrong_abi", "ABI version 99, expected 2"},
         {"wrong_signature", "build signature 'clang 99.0; libc++ 99; c++ 202302', expected 'gcc "},
         {"no_info", "not an invsys plugin: no invsys_plugin_info"},
         {"no_factory", "no factory: missing invsys_create_resource_type"},

@@ -245,7 +245,7 @@ UNKNOWN_KEY_SOURCE = ("core/src/config/config.cpp", ('"unknown key \'"',))
 
 PLUGIN_REFUSED = LogLine(
     "ERROR", "plugin refused: {path}: {reason}", "core/src/plugins/registry.cpp", ('"plugin refused: "',),
-    "plugin refused: /tmp/x/plugins/libinvsys-wrong_abi.so: ABI version 999, expected 1",
+    "plugin refused: /tmp/x/plugins/libinvsys-wrong_abi.so: ABI version 999, expected 2",
     path=r"/\S+", reason=".+")
 
 # Reasons of PLUGIN_REFUSED (registry.cpp, plugin_registry::state::load), as regexes of `reason`;
@@ -255,7 +255,7 @@ REFUSED_BUILD_SIGNATURE = r"build signature '.*', expected '.*'"
 REFUSED_DUPLICATE_TYPE = r"duplicate type '.+': already provided by \S+"
 REFUSED_DUPLICATE_COLLECTION = r"duplicate collection '.+': already served by type '.+' from \S+"
 REFUSED_REASON_EXAMPLES = {
-    REFUSED_ABI: "ABI version 99, expected 1",
+    REFUSED_ABI: "ABI version 99, expected 2",
     REFUSED_BUILD_SIGNATURE: "build signature 'clang 99.0; libc++ 99; c++ 202302', expected 'gcc 12.2.0; c++ 202002L'",
     REFUSED_DUPLICATE_TYPE: "duplicate type 'Car': already provided by /tmp/x/plugins/libinvsys-car.so",
     REFUSED_DUPLICATE_COLLECTION: "duplicate collection 'cars': already served by type 'Car' from /tmp/x/libinvsys-car.so",
