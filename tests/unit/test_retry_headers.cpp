@@ -54,6 +54,7 @@ TEST_CASE("If-Match lists strong tags, and weak or foreign tags match nothing", 
     CHECK_FALSE(c.holds(7));  // not our spelling of 7
     CHECK_FALSE(parse_if_match(R"(W/"1")").holds(1));
     CHECK_FALSE(parse_if_match(R"("99999999999999999999")").holds(1));
+    CHECK(parse_if_match(R"("-1", "+1")").versions.empty());  // a fuzz finding: a sign is no digit
     CHECK(parse_if_match(R"("")").versions.empty());
 }
 

@@ -19,7 +19,9 @@ bool is_etagc(unsigned char c) noexcept { return c == 0x21 || (c >= 0x23 && c !=
 // The version a strong tag's opaque text names: our tags are decimal
 // without leading zeros; anything else names no version of ours.
 std::optional<std::int64_t> version_named(std::string_view opaque) {
-    if (opaque.empty() || opaque.size() > 19 || opaque.front() == '0') return std::nullopt;
+    // Digits only (from_chars would take a sign), the first one not 0.
+    if (opaque.empty() || opaque.size() > 19 || opaque.front() < '1' || opaque.front() > '9')
+        return std::nullopt;
     std::int64_t version = 0;
     const auto [end, ec] = std::from_chars(opaque.data(), opaque.data() + opaque.size(), version);
     if (ec != std::errc() || end != opaque.data() + opaque.size()) return std::nullopt;
