@@ -87,9 +87,10 @@ int check(const invsys::config& cfg) {
         const auto names = service.type_names();
         std::string types;
         for (const auto& name : names) types += (types.empty() ? "" : ",") + name;
-        const std::size_t files = cfg.plugin_manifest.empty()
-                                      ? count_plugin_files(cfg.plugin_dir)
-                                      : invsys::service::plugin_count(cfg.plugin_manifest);
+        const std::size_t files =
+            cfg.plugin_manifest.empty()
+                ? count_plugin_files(cfg.plugin_dir)
+                : invsys::service::plugin_count(cfg.plugin_dir, cfg.plugin_manifest);
         if (names.empty() || names.size() < files) {
             invsys::log_error("invsys-fcgi check failed: " + std::to_string(files) +
                               " plugin files in " + cfg.plugin_dir + ", " +

@@ -53,10 +53,11 @@ class service {
 
     // The plugin files of `plugin_dir` as they are now, in the form of
     // config::plugin_manifest (what one generation of workers loads), and
-    // how many files it lists. Throws std::runtime_error when the directory
-    // cannot be read.
+    // how many of the files a manifest lists are still there. Throws
+    // std::runtime_error when the directory cannot be read.
     static std::string list_plugins(const std::string& plugin_dir);
-    static std::size_t plugin_count(const std::string& plugin_manifest);
+    static std::size_t plugin_count(const std::string& plugin_dir,
+                                    const std::string& plugin_manifest);
 
   private:
     struct impl;

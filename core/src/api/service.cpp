@@ -84,8 +84,13 @@ std::string service::list_plugins(const std::string& plugin_dir) {
     return format_plugin_manifest(list_plugin_files(plugin_dir));
 }
 
-std::size_t service::plugin_count(const std::string& plugin_manifest) {
-    return parse_plugin_manifest(plugin_manifest).size();
+std::size_t service::plugin_count(const std::string& plugin_dir,
+                                  const std::string& plugin_manifest) {
+    std::size_t present = 0;
+    for (const plugin_file& f : parse_plugin_manifest(plugin_manifest)) {
+        if (identify_plugin_file(plugin_dir + "/" + f.name, f.name)) ++present;
+    }
+    return present;
 }
 
 std::vector<std::string> service::type_names() const {

@@ -83,7 +83,8 @@ std::vector<plugin_file> parse_plugin_manifest(std::string_view text) {
         f.inode = field<unsigned long long>(entry, whole);
         f.size = field<unsigned long long>(entry, whole);
         f.mtime_ns = field<long long>(entry, whole);
-        if (entry.empty()) throw std::runtime_error("malformed plugin manifest: a file without a name");
+        if (entry.empty())
+            throw std::runtime_error("malformed plugin manifest: a file without a name");
         f.name = std::string(entry);
         files.push_back(std::move(f));
         if (slash == std::string_view::npos) break;

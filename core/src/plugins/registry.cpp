@@ -210,7 +210,11 @@ plugin_registry plugin_registry::load_listed(const std::string& directory,
     for (const plugin_file& file : listed) {
         const std::string path = (fs::path(root) / file.name).string();
         const auto now = identify_plugin_file(path, file.name);
-        if (!now || !(*now == file)) {
+        if (!now) {
+            log_warn("plugins: " + path + " was listed for this generation and is gone; skipped");
+            continue;
+        }
+        if (!(*now == file)) {
             log_error("plugins: refused " + path +
                       ": changed since this generation was checked (reload with SIGHUP to check "
                       "it)");

@@ -33,8 +33,9 @@ void report_stored_overlaps(const stored_overlaps& found) {
     line.append(std::to_string(found.count))
         .append(" stored allocations overlap another of their resource (e.g. ")
         .append(found.first_id)
-        .append("); the overlap checks cannot vouch for those resources until they are moved or "
-                "deleted");
+        .append(
+            "); the overlap checks cannot vouch for those resources until they are moved or "
+            "deleted");
     log_error(line);
 }
 
