@@ -96,6 +96,22 @@ class store {
     virtual void update_allocation(const allocation& a) = 0;
     // not_found when unknown or not on this resource.
     virtual void delete_allocation(std::string_view resource_id, std::string_view id) = 0;
+
+    // --- API keys ------------------------------------------------------------
+    // Conflict when a key with the same secret hash exists already.
+    virtual void insert_key(const api_key& k) = 0;
+    // Makes `k.secret_hash` name a live key with k's role: inserts k, or
+    // gives the existing key of that hash k's role and brings it back if it
+    // was revoked. True when it inserted.
+    virtual bool ensure_key(const api_key& k) = 0;
+    // The live (not revoked) key of that hash.
+    virtual std::optional<api_key> find_key_by_hash(std::string_view secret_hash) = 0;
+    // Live keys, oldest first, at most `limit`.
+    virtual std::vector<api_key> list_keys(std::size_t limit) = 0;
+    // Revokes a live key; not_found when unknown or already revoked.
+    virtual void revoke_key(std::string_view id, std::int64_t now_us) = 0;
+    // Records a use (at most once per key cache period and worker).
+    virtual void touch_key(std::string_view id, std::int64_t now_us) = 0;
 };
 
 }  // namespace invsys
