@@ -74,13 +74,15 @@ int run(const options& opt) {
     if (command == "create") {
         std::string secret;
         const invsys::key_summary k = keys.create(opt.name, opt.role, secret);
-        std::fprintf(stderr, "invsys-admin: created key %s (%s, %s); its secret follows, shown once\n",
+        std::fprintf(stderr,
+                     "invsys-admin: created key %s (%s, %s); its secret follows, shown once\n",
                      k.id.c_str(), k.role.c_str(), k.name.c_str());
         std::printf("%s\n", secret.c_str());
     } else if (command == "ensure") {
         const char* secret = std::getenv("INVSYS_ADMIN_KEY");
         if (secret == nullptr || *secret == '\0')
-            throw std::runtime_error("INVSYS_ADMIN_KEY is not set (ensure takes the secret from it)");
+            throw std::runtime_error(
+                "INVSYS_ADMIN_KEY is not set (ensure takes the secret from it)");
         const bool created = keys.ensure(opt.name, opt.role, secret);
         std::fprintf(stderr, "invsys-admin: %s %s key for INVSYS_ADMIN_KEY\n",
                      created ? "created a new" : "kept the existing", opt.role.c_str());
@@ -100,7 +102,8 @@ int run(const options& opt) {
 
 int main(int argc, char** argv) {
     options opt;
-    if (const char* from_environment = std::getenv("INVSYS_CONFIG")) opt.config_path = from_environment;
+    if (const char* from_environment = std::getenv("INVSYS_CONFIG"))
+        opt.config_path = from_environment;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "-h" || arg == "--help") {
@@ -111,10 +114,12 @@ int main(int argc, char** argv) {
             take_value(argc, argv, i, "--role", opt.role) ||
             take_value(argc, argv, i, "--name", opt.name))
             continue;
-        if (arg.substr(0, 2) == "--") return usage_error("unknown option '" + std::string(arg) + "'");
+        if (arg.substr(0, 2) == "--")
+            return usage_error("unknown option '" + std::string(arg) + "'");
         opt.words.emplace_back(arg);
     }
-    if (opt.words.size() < 2 || opt.words[0] != "keys") return usage_error("expected 'keys <command>'");
+    if (opt.words.size() < 2 || opt.words[0] != "keys")
+        return usage_error("expected 'keys <command>'");
     const std::string& command = opt.words[1];
     const std::size_t wanted = command == "revoke" ? 3 : 2;
     if (command != "create" && command != "ensure" && command != "list" && command != "revoke")

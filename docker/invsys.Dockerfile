@@ -20,9 +20,9 @@ COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
     && cmake --build /build -j"$(nproc)" \
     && mkdir -p /out/bin /out/plugins \
-    && cp /build/fcgi/invsys-fcgi /out/bin/ \
+    && cp /build/fcgi/invsys-fcgi /build/admin/invsys-admin /out/bin/ \
     && cp /build/plugins/*.so /out/plugins/ \
-    && strip --strip-unneeded /out/bin/invsys-fcgi /out/plugins/*.so
+    && strip --strip-unneeded /out/bin/invsys-fcgi /out/bin/invsys-admin /out/plugins/*.so
 
 
 FROM debian:bookworm-slim
@@ -43,6 +43,7 @@ RUN groupadd --system --gid 10001 invsys \
         --no-create-home --shell /usr/sbin/nologin invsys
 
 COPY --from=build /out/bin/invsys-fcgi /usr/local/bin/invsys-fcgi
+COPY --from=build /out/bin/invsys-admin /usr/local/bin/invsys-admin
 COPY --from=build /out/plugins/ /usr/lib/invsys/builtin-plugins/
 COPY docker/invsys.conf /etc/invsys/invsys.conf
 COPY docker/invsys-entrypoint.sh /usr/local/bin/invsys-entrypoint

@@ -9,10 +9,11 @@
 // thread-safe, noexcept and cheap (a few relaxed atomic adds).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
 
 namespace invsys::metrics {
 

@@ -37,9 +37,10 @@ http_response list_keys(const api_call& call) {
 
 http_response get_current_key(const api_call& call) {
     const authenticated_key& who = *call.caller;
-    return uncached(json_response(200, encode_string_object({{"id", who.id},
-                                                             {"name", who.name},
-                                                             {"role", std::string(role_name(who.role))}})));
+    return uncached(json_response(
+        200,
+        encode_string_object(
+            {{"id", who.id}, {"name", who.name}, {"role", std::string(role_name(who.role))}})));
 }
 
 http_response delete_key(const api_call& call) {

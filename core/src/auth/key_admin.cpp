@@ -37,8 +37,7 @@ auto as_runtime_error(Work&& work) {
 
 }  // namespace
 
-key_admin::key_admin(const config& cfg)
-    : db_(store::open(cfg.database, {cfg.busy_timeout_ms, 1})) {
+key_admin::key_admin(const config& cfg) : db_(store::open(cfg.database, {cfg.busy_timeout_ms, 1})) {
     as_runtime_error([&] {
         db_->migrate();
         return 0;

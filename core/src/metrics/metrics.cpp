@@ -22,10 +22,9 @@ constexpr std::size_t status_slots = 500;  // 100–599
 // Latency bucket upper bounds (seconds), Prometheus's defaults plus 1 ms:
 // from a cached GET to a write waiting out a busy database.
 constexpr std::array<double, 12> bucket_bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                               0.1,   0.25,   0.5,   1,     2.5,   5};
-constexpr std::array<const char*, 12> bucket_labels{"0.001", "0.0025", "0.005", "0.01",
-                                                    "0.025", "0.05",   "0.1",   "0.25",
-                                                    "0.5",   "1",      "2.5",   "5"};
+                                               0.1,   0.25,   0.5,   1,    2.5,   5};
+constexpr std::array<const char*, 12> bucket_labels{
+    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5"};
 // Worker processes whose busy threads are counted apiece (so that a killed
 // worker's count can be dropped); beyond that they share the last slot.
 constexpr std::size_t worker_slots = 256;

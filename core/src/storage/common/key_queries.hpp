@@ -112,8 +112,8 @@ inline bool revoke(soci::session& sql, std::string_view id, std::int64_t now_us)
 inline void touch(soci::session& sql, std::string_view id, std::int64_t now_us) {
     std::string wanted(id);
     long long now = now_us;
-    sql << "UPDATE api_keys SET last_used_us = :now WHERE id = :id",
-        soci::use(now, "now"), soci::use(wanted, "id");
+    sql << "UPDATE api_keys SET last_used_us = :now WHERE id = :id", soci::use(now, "now"),
+        soci::use(wanted, "id");
 }
 
 #undef INVSYS_KEY_COLUMNS
