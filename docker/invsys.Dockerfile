@@ -28,12 +28,13 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 FROM debian:bookworm-slim
 
 # Runtime libraries (libsoci-postgresql4.0 and libpq5 for a postgresql:
-# database URL) and cgi-fcgi (libfcgi-bin) for the health check.
+# database URL; libssl3 for the SHA-256 of API keys) and cgi-fcgi
+# (libfcgi-bin) for the health check.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libfcgi0ldbl libfcgi-bin \
         libsoci-core4.0 libsoci-sqlite3-4.0 libsoci-postgresql4.0 \
-        libsqlite3-0 libpq5 \
+        libsqlite3-0 libpq5 libssl3 \
         libboost-filesystem1.74.0 \
     && rm -rf /var/lib/apt/lists/*
 
