@@ -34,7 +34,8 @@ void fuzz_bearer(std::string_view header) {
 
 void fuzz_request_id(std::string_view id) {
     if (!is_well_formed_request_id(id)) return;
-    for (const char c : id) FUZZ_CHECK(c != '"' && c != '\\' && static_cast<unsigned char>(c) > 0x20);
+    for (const char c : id)
+        FUZZ_CHECK(c != '"' && c != '\\' && static_cast<unsigned char>(c) > 0x20);
     const std::string body = with_request_id(R"({"type":"about:blank","status":404})", id);
     FUZZ_CHECK(body.size() > id.size());
     FUZZ_CHECK(body.back() == '}');

@@ -115,9 +115,10 @@ TEST_CASE("a key body needs a name and a role, nothing else", "[auth][json]") {
     const auto input = decode_key_input(R"({"name":"ops","role":"admin"})");
     CHECK(*input.name == "ops");
     CHECK(*input.role == "admin");
-    for (const char* bad : {R"({"name":"ops"})", R"({"role":"admin"})", R"({"name":null,"role":"x"})",
-                            R"({"name":"a","role":"b","key":"c"})", R"({"name":1,"role":"b"})", "[]",
-                            R"({"name":"a","name":"b","role":"c"})"}) {
+    for (const char* bad :
+         {R"({"name":"ops"})", R"({"role":"admin"})", R"({"name":null,"role":"x"})",
+          R"({"name":"a","role":"b","key":"c"})", R"({"name":1,"role":"b"})", "[]",
+          R"({"name":"a","name":"b","role":"c"})"}) {
         CAPTURE(bad);
         try {
             decode_key_input(bad);
