@@ -36,6 +36,7 @@
 Standard library only.
 """
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -53,7 +54,8 @@ def create_cars(url, count, out_path):
         body = json.dumps({"name": "bench-car-%04d" % i, "attributes": {"seats": 5}}).encode()
         req = urllib.request.Request(
             url.rstrip("/") + "/api/cars", data=body, method="POST",
-            headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Bearer " + os.environ.get("BENCH_KEY", "")})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 if resp.status != 201:

@@ -109,6 +109,9 @@ else
     build="$root/build"
 fi
 fcgi_bin="$build/fcgi/invsys-fcgi"
+admin_bin="$(dirname "$fcgi_bin")/../admin/invsys-admin"
+# The admin key every benchmark request carries (wrk.lua, fixtures.py).
+export BENCH_KEY="invsys_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 plugin_dir="$build/plugins"
 [[ -x "$fcgi_bin" ]] || die "$fcgi_bin not built"
 [[ -d "$plugin_dir" ]] || die "$plugin_dir missing"
@@ -263,7 +266,9 @@ location = /bench/constant {
     return 200 '{"status":"ok"}';
 }
 EOF
-render_args=(--prefix "$nginx_prefix" --listen "127.0.0.1:$port" --upstream "unix:$socket")
+# Limits out of the way: the benchmark is one client driving the service flat out.
+render_args=(--prefix "$nginx_prefix" --listen "127.0.0.1:$port" --upstream "unix:$socket"
+    --rate-limit 1000000r/s --rate-burst 1000000 --conn-limit 60000)
 [[ -z "${BENCH_NGINX_WORKERS:-}" ]] || render_args+=(--nginx-workers "$BENCH_NGINX_WORKERS")
 [[ -z "${BENCH_NGINX_KEEPALIVE:-}" ]] || render_args+=(--keepalive "$BENCH_NGINX_KEEPALIVE")
 if grep -q -- '--server-include' scripts/render-nginx-conf.sh; then
@@ -289,6 +294,8 @@ keepalive_shown="$(sed -n 's/^ *keepalive *\([0-9]*\);/\1/p' "$nginx_prefix/ngin
 
 start_stack() {
     rm -f "$socket"
+    INVSYS_ADMIN_KEY="$BENCH_KEY" "$admin_bin" --config "$root/config/invsys.conf" keys ensure \
+        --role admin --name bench >>"$fcgi_log" 2>&1 || fail "invsys-admin keys ensure failed"
     setsid "$fcgi_bin" --config "$root/config/invsys.conf" >>"$fcgi_log" 2>&1 </dev/null &
     fcgi_pid=$!
     local i

@@ -95,12 +95,15 @@ local function interval_body(slot)
         '","allocation_type":"booking","description":"bench"}'
 end
 
+-- The admin key bench/run.sh made (BENCH_KEY).
+auth = "Bearer " .. (os.getenv("BENCH_KEY") or "")
+
 function init(args)
     mode = args[1]
     local tid = wrk.thread:get("tid")
     if mode == "get" then
         -- The fixed request, split around the sequence number.
-        local req = wrk.format("GET", nil, { ["X-Bench-Seq"] = "@SEQ@" })
+        local req = wrk.format("GET", nil, { ["X-Bench-Seq"] = "@SEQ@", ["Authorization"] = auth })
         local at = req:find("@SEQ@", 1, true)
         get_prefix, get_suffix = req:sub(1, at - 1), req:sub(at + 5)
     elseif mode == "post" then
@@ -131,7 +134,7 @@ function request()
         end
         local car = cars[(counter % #cars) + 1]
         req = wrk.format("POST", "/api/cars/" .. car .. "/allocations",
-            { ["Content-Type"] = "application/json", ["X-Bench-Seq"] = seq },
+            { ["Content-Type"] = "application/json", ["X-Bench-Seq"] = seq, ["Authorization"] = auth },
             interval_body(counter))
         counter = counter + 1
     end

@@ -51,4 +51,11 @@ refresh_builtins() {
 }
 
 refresh_builtins
+# The first admin key, from the environment (a compose secret or variable):
+# made a live admin key before the pool starts; replicas starting together
+# are safe (the key is inserted once). Never passed on the command line.
+if [ -n "${INVSYS_ADMIN_KEY:-}" ] && [ "${1:-}" != "--check" ]; then
+    invsys-admin keys ensure --role admin --name compose-admin ||
+        { echo "invsys-entrypoint: INVSYS_ADMIN_KEY could not be made an admin key" >&2; exit 1; }
+fi
 exec invsys-fcgi "$@"

@@ -29,20 +29,21 @@ ARG BUILD_JOBS=
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DINVSYS_PACKAGE=OFF \
     && cmake --build /build -j"${BUILD_JOBS:-$(nproc)}" \
     && mkdir -p /out/bin /out/plugins \
-    && cp /build/fcgi/invsys-fcgi /out/bin/ \
+    && cp /build/fcgi/invsys-fcgi /build/admin/invsys-admin /out/bin/ \
     && cp /build/plugins/*.so /out/plugins/ \
-    && strip --strip-unneeded /out/bin/invsys-fcgi /out/plugins/*.so
+    && strip --strip-unneeded /out/bin/invsys-fcgi /out/bin/invsys-admin /out/plugins/*.so
 
 
 FROM debian:bookworm-slim
 
 # Runtime libraries (libsoci-postgresql4.0 and libpq5 for a postgresql:
-# database URL) and cgi-fcgi (libfcgi-bin) for the health check.
+# database URL; libssl3 for the SHA-256 of API keys) and cgi-fcgi
+# (libfcgi-bin) for the health check.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libfcgi0ldbl libfcgi-bin \
         libsoci-core4.0 libsoci-sqlite3-4.0 libsoci-postgresql4.0 \
-        libsqlite3-0 libpq5 \
+        libsqlite3-0 libpq5 libssl3 \
         libboost-filesystem1.74.0 \
     && rm -rf /var/lib/apt/lists/*
 
@@ -52,6 +53,7 @@ RUN groupadd --system --gid 10001 invsys \
         --no-create-home --shell /usr/sbin/nologin invsys
 
 COPY --from=build /out/bin/invsys-fcgi /usr/local/bin/invsys-fcgi
+COPY --from=build /out/bin/invsys-admin /usr/local/bin/invsys-admin
 COPY --from=build /out/plugins/ /usr/lib/invsys/builtin-plugins/
 COPY docker/invsys.conf /etc/invsys/invsys.conf
 COPY docker/invsys-entrypoint.sh /usr/local/bin/invsys-entrypoint

@@ -39,7 +39,9 @@ if ! messages="$(bash "$here/scripts/render-nginx-conf.sh" \
         --resolver "${GATEWAY_RESOLVER:-127.0.0.11}" \
         --resolver-valid "${GATEWAY_RESOLVER_VALID:-5s}" \
         --nginx-workers "${GATEWAY_WORKERS:-2}" \
-        --read-timeout "${GATEWAY_READ_TIMEOUT:-60s}" 2>&1 >/dev/null)"; then
+        --read-timeout "${GATEWAY_READ_TIMEOUT:-60s}" \
+        $(for name in ${GATEWAY_SERVER_NAMES:-localhost 127.0.0.1}; do printf -- '--server-name %s ' "$name"; done) \
+        2>&1 >/dev/null)"; then
     echo "$messages" >&2
     echo "nginx-entrypoint: rendering $conf failed" >&2
     exit 1

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <exception>
 #include <invsys/log.hpp>
+#include <invsys/metrics.hpp>
 #include <invsys/service.hpp>
 #include <optional>
 #include <string>
@@ -171,6 +173,15 @@ bool master::set_up() {
     }
     notify_read_ = fds[0];
     notify_write_ = fds[1];
+    // The counters of GET /metrics, shared by every worker forked from here
+    // on (and kept across their restarts and reloads). Without them the
+    // pool still serves; each worker then counts only its own requests.
+    void* counters = ::mmap(nullptr, metrics::shared_block_size(), PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (counters == MAP_FAILED)
+        log_warn("master: mmap failed for the metrics counters: " + errno_text(errno));
+    else
+        metrics::place_shared_metrics(counters);
     socket_ = open_listen_socket(initial_cfg_);
     pool_.set_fds({socket_.fd, notify_write_, notify_read_});
     return socket_.fd >= 0;
@@ -236,6 +247,7 @@ void master::handle_exits() {
 
 void master::on_worker_exit(worker_process& w, const child_exit& e) {
     log_info("master: worker pid " + std::to_string(w.pid) + " exited (" + e.describe() + ")");
+    metrics::forget_worker(w.pid);
     generation* g = pool_.find(w.generation);
     if (g == nullptr) return;
     // It may have got ready (and died) between two looks at the board.
@@ -269,6 +281,10 @@ void master::on_worker_exit(worker_process& w, const child_exit& e) {
         }
         return;
     }
+    if (e.success() && g->board.phase(w.entry) == worker_phase::recycling)
+        metrics::count_worker_recycle();
+    else
+        metrics::count_worker_restart();
     pool_.restart_after_exit(*g, w, e);
 }
 
@@ -328,6 +344,7 @@ void master::on_recycling(worker_process& w, generation& g) {
     log_info("master: worker " + std::to_string(w.seat + 1) + " (pid " + std::to_string(w.pid) +
              ") recycled after " + std::to_string(g.board.requests(w.entry)) +
              " requests; starting its successor");
+    metrics::count_worker_recycle();
     retire(w, &g, steady::now());
     if (g.number != pool_.current_number() && g.number != pool_.next_number()) return;
     if (w.seat < g.seats.size() && g.seats[w.seat].pid == w.pid) {
@@ -338,6 +355,10 @@ void master::on_recycling(worker_process& w, generation& g) {
 
 void master::run_timers() {
     const auto now = steady::now();
+    unsigned ready = 0;
+    for (const auto& [pid, w] : children_.all())
+        if (w.ready && !w.retiring) ++ready;
+    metrics::set_pool_workers(ready);
     if (!stopping()) pool_.run_restarts(now);
     for (auto& [pid, w] : children_.all()) {
         if (!w.kill_at || *w.kill_at > now || !w.killed_for.empty()) continue;

@@ -54,6 +54,8 @@ invsys::http_request request_from_params(const char* const* envp) {
             const auto question = value.find('?');
             out.path = value.substr(0, question);
             if (question != std::string_view::npos) out.query = value.substr(question + 1);
+        } else if (name == "REQUEST_ID") {
+            out.request_id = value;
         } else if (name == "CONTENT_TYPE" || name == "CONTENT_LENGTH") {
             if (!value.empty()) out.headers.emplace_back(header_name_from_param(name), value);
         } else if (name.size() > 5 && name.substr(0, 5) == "HTTP_") {

@@ -22,6 +22,7 @@ enum class read_outcome {
 // null; entries without '=' are ignored (nginx sends each name once):
 //   method  = REQUEST_METHOD
 //   path    = REQUEST_URI up to '?', query = after it
+//   request_id = REQUEST_ID (the gateway's; checked by the service)
 //   headers = every HTTP_* parameter (HTTP_IF_MATCH → "if-match"), plus
 //             CONTENT_TYPE and CONTENT_LENGTH as "content-type" and
 //             "content-length" when not empty (HTTP_CONTENT_TYPE and

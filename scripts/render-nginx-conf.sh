@@ -4,7 +4,9 @@
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 127.0.0.1:8080 \
 #       --upstream unix:/abs/invsys.sock|127.0.0.1:9000 [--upstream ...] \
 #       [--keepalive N] [--nginx-workers N] [--read-timeout 60s] \
-#       [--server-include FILE ...] [--socket-group NAME]
+#       [--server-include FILE ...] [--socket-group NAME] \
+#       [--server-name NAME ...] [--rate-limit 200r/s] [--rate-burst 400] \
+#       [--conn-limit 256]
 #
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 0.0.0.0:8080 \
 #       --resolve invsys:9000 [--resolver 127.0.0.11] [--resolver-valid 5s] \
@@ -22,6 +24,14 @@
 # --server-include FILE (repeatable) includes FILE inside the server block,
 # e.g. the benchmark's constant-body location.
 #
+# --server-name NAME (repeatable; default localhost and 127.0.0.1): the Host
+# names served; any other Host is answered 421 (DNS rebinding). Containers
+# add the name clients use. --rate-limit (requests per second per API key,
+# nginx's Nr/s or Nr/m) with --rate-burst (requests beyond the rate taken at
+# once) and --conn-limit (open connections per client address): over
+# either, 429 with Retry-After. The defaults serve one client's 64
+# concurrent requests (API.md) with room to spare.
+#
 # Run as root, the conf gets `user nobody GROUP;` (--socket-group, default
 # invsys, which must exist: scripts/setup.sh creates it): the nginx workers
 # then run as nobody with that group, so the FastCGI unix socket must have
@@ -33,7 +43,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 template="$here/../nginx/invsys.conf.template"
 
 usage() {
-    sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -52,6 +62,10 @@ resolver=127.0.0.11
 resolver_valid=5s
 server_includes=()
 socket_group=invsys
+server_names=()
+rate_limit=200r/s
+rate_burst=400
+conn_limit=256
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -66,6 +80,10 @@ while [[ $# -gt 0 ]]; do
         --resolver-valid) [[ $# -ge 2 ]] || die "--resolver-valid needs a value"; resolver_valid="$2"; shift 2 ;;
         --server-include) [[ $# -ge 2 ]] || die "--server-include needs a value"; server_includes+=("$2"); shift 2 ;;
         --socket-group) [[ $# -ge 2 ]] || die "--socket-group needs a value"; socket_group="$2"; shift 2 ;;
+        --server-name) [[ $# -ge 2 ]] || die "--server-name needs a value"; server_names+=("$2"); shift 2 ;;
+        --rate-limit) [[ $# -ge 2 ]] || die "--rate-limit needs a value"; rate_limit="$2"; shift 2 ;;
+        --rate-burst) [[ $# -ge 2 ]] || die "--rate-burst needs a value"; rate_burst="$2"; shift 2 ;;
+        --conn-limit) [[ $# -ge 2 ]] || die "--conn-limit needs a value"; conn_limit="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -105,6 +123,18 @@ if [[ $mode == resolve ]]; then
     [[ "$resolve" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9]{1,5})$ ]] ||
         die "--resolve must be HOST:PORT (e.g. invsys:9000), got '$resolve'"
 fi
+
+[[ "$rate_limit" =~ ^[1-9][0-9]*r/[sm]$ ]] || die "--rate-limit must be like 200r/s or 600r/m, got '$rate_limit'"
+[[ "$rate_burst" =~ ^[0-9]+$ ]] || die "--rate-burst must be a whole number"
+[[ "$conn_limit" =~ ^[1-9][0-9]*$ ]] || die "--conn-limit must be a positive integer"
+[[ ${#server_names[@]} -gt 0 ]] || server_names=(localhost 127.0.0.1)
+host_map=""
+for name in "${server_names[@]}"; do
+    [[ "$name" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
+        die "--server-name must be a host name or IPv4 address, got '$name'"
+    host_map+="        $name 1;"$'\n'
+done
+host_map="${host_map%$'\n'}"
 
 # --upstream: unix:PATH (made absolute) or HOST:PORT.
 servers=""
@@ -183,6 +213,11 @@ conf="${conf//@@RESOLVE_UPSTREAM@@/$resolve}"
 conf="${conf//@@RESOLVER@@/$resolver}"
 conf="${conf//@@RESOLVER_VALID@@/$resolver_valid}"
 conf="${conf//@@SERVER_INCLUDES@@/$includes}"
+conf="${conf//@@SERVER_NAMES@@/${server_names[*]}}"
+conf="${conf//@@HOST_MAP@@/$host_map}"
+conf="${conf//@@RATE_LIMIT@@/$rate_limit}"
+conf="${conf//@@RATE_BURST@@/$rate_burst}"
+conf="${conf//@@CONN_LIMIT@@/$conn_limit}"
 if [[ "$conf" == *@@*@@* ]]; then
     die "template has a placeholder this script does not know: $(grep -o '@@[A-Z_]*@@' <<<"$conf" | head -1)"
 fi

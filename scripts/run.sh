@@ -11,8 +11,17 @@
 #   logs         var/log/invsys-fcgi.log, var/nginx/logs/{error,access}.log,
 #                var/log/nginx.log (nginx's start-up messages)
 #
-# Environment: INVSYS_PORT (default 8080), and any INVSYS_<KEY> of
-# config/invsys.conf (e.g. INVSYS_THREADS=16).
+# API keys: every route but /api/health needs `Authorization: Bearer <key>`.
+#   INVSYS_ADMIN_KEY=<secret>  makes sure an admin key with that secret exists
+#                (32-256 characters of A-Z a-z 0-9 - . _ ~ + /): for scripts.
+#   otherwise    the first start creates an admin key, prints it once and
+#                keeps it in var/admin-key (mode 0600; later starts print the
+#                path). More keys: build/admin/invsys-admin keys create …
+#
+# Environment: INVSYS_PORT (default 8080), INVSYS_SERVER_NAME (an extra Host
+# name to serve besides localhost and 127.0.0.1), INVSYS_RATE_LIMIT /
+# INVSYS_RATE_BURST / INVSYS_CONN_LIMIT (render-nginx-conf.sh's limits), and
+# any INVSYS_<KEY> of config/invsys.conf (e.g. INVSYS_THREADS=16).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +33,8 @@ port="${INVSYS_PORT:-8080}"
 [[ "$port" =~ ^[0-9]+$ ]] || { echo "run.sh: INVSYS_PORT must be a port number" >&2; exit 2; }
 url="http://127.0.0.1:$port"
 fcgi_bin="$root/build/fcgi/invsys-fcgi"
+admin_bin="$root/build/admin/invsys-admin"
+admin_key_file="$root/var/admin-key"
 nginx_prefix="$root/var/nginx"
 fcgi_log="$root/var/log/invsys-fcgi.log"
 nginx_log="$root/var/log/nginx.log"  # nginx's own stderr, before its error_log is open
@@ -117,6 +128,26 @@ on_signal() {
 trap on_signal INT TERM HUP
 trap 'stop_all' EXIT
 
+# --- The first admin key ---------------------------------------------------
+# invsys-admin works on the configured database whether the service runs or
+# not; the secret goes through the environment, never the command line.
+if [[ -n "${INVSYS_ADMIN_KEY:-}" ]]; then
+    "$admin_bin" --config config/invsys.conf keys ensure --role admin --name run.sh-admin ||
+        { echo "run.sh: INVSYS_ADMIN_KEY could not be made an admin key" >&2; exit 1; }
+elif [[ ! -s "$admin_key_file" ]]; then
+    (
+        umask 077
+        "$admin_bin" --config config/invsys.conf keys create --role admin --name run.sh-admin \
+            >"$admin_key_file.tmp" 2>/dev/null
+    ) || { rm -f "$admin_key_file.tmp"; echo "run.sh: creating the first admin key failed" >&2; exit 1; }
+    chmod 0600 "$admin_key_file.tmp"
+    mv -f "$admin_key_file.tmp" "$admin_key_file"
+    echo "run.sh: created the first admin key (shown once; kept in $admin_key_file, mode 0600):" >&2
+    echo "    $(cat "$admin_key_file")" >&2
+else
+    echo "run.sh: the admin key is in $admin_key_file (or set INVSYS_ADMIN_KEY)" >&2
+fi
+
 # Own sessions (setsid): a Ctrl-C reaches this script only, which then
 # stops the two in order. Started from a non-interactive shell with `&`,
 # they would otherwise also ignore SIGINT.
@@ -132,8 +163,13 @@ for _ in $(seq 1 300); do
 done
 [[ -S "$socket" ]] || fail "invsys-fcgi did not create $socket within 30 s"
 
+render_limits=()
+[[ -z "${INVSYS_SERVER_NAME:-}" ]] || render_limits+=(--server-name localhost --server-name 127.0.0.1 --server-name "$INVSYS_SERVER_NAME")
+[[ -z "${INVSYS_RATE_LIMIT:-}" ]] || render_limits+=(--rate-limit "$INVSYS_RATE_LIMIT")
+[[ -z "${INVSYS_RATE_BURST:-}" ]] || render_limits+=(--rate-burst "$INVSYS_RATE_BURST")
+[[ -z "${INVSYS_CONN_LIMIT:-}" ]] || render_limits+=(--conn-limit "$INVSYS_CONN_LIMIT")
 bash scripts/render-nginx-conf.sh --prefix "$nginx_prefix" --listen "127.0.0.1:$port" \
-    --upstream "unix:$socket" >/dev/null
+    --upstream "unix:$socket" ${render_limits[@]+"${render_limits[@]}"} >/dev/null
 echo "run.sh: starting nginx on 127.0.0.1:$port (logs: var/nginx/logs/)" >&2
 setsid nginx -p "$nginx_prefix/" -c "$nginx_prefix/nginx.conf" >>"$nginx_log" 2>&1 </dev/null &
 nginx_pid=$!
@@ -151,7 +187,7 @@ done
 [[ $healthy == 1 ]] || fail "GET $url/api/health did not answer 200 within 30 s"
 
 echo
-echo "invsys is serving on $url/api/  (try: curl $url/api/types)"
+echo "invsys is serving on $url/api/  (try: curl -H \"Authorization: Bearer \$(cat var/admin-key)\" $url/api/types)"
 echo "Press Ctrl-C to stop."
 echo
 

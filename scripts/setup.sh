@@ -22,7 +22,7 @@ esac
 packages=(
     g++ cmake make pkg-config
     libfcgi-dev nginx
-    libsoci-dev libsqlite3-dev libpq-dev rapidjson-dev
+    libsoci-dev libsqlite3-dev libpq-dev rapidjson-dev libssl-dev
     libboost-dev libboost-filesystem-dev
     catch2 python3 curl sqlite3 wrk
     docker-compose libfcgi-bin

@@ -68,4 +68,15 @@ inline std::int64_t blocked_to(const allocation& a) noexcept {
     return a.to_us > open_end - a.buffer_after_us ? open_end : a.to_us + a.buffer_after_us;
 }
 
+// An API key as stored: never the secret, only its hash
+// (auth/credentials.hpp). `role` is "reader", "writer" or "admin".
+struct api_key {
+    std::string id;  // UUID, server-assigned
+    std::string name;
+    std::string role;
+    std::string secret_hash;  // 64 hex digits of SHA-256
+    std::int64_t created_us = 0;
+    std::optional<std::int64_t> last_used_us;
+};
+
 }  // namespace invsys

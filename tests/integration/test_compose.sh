@@ -569,10 +569,11 @@ else
     fi
     # On the stand-ins' FastCGI port, so that the live gateway can reach it.
     invsys_port="${fcgi_port:-$(free_port)}"
+    compose_admin_key="invsys_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     invsys_env=(env INVSYS_CONFIG="$source_dir/docker/invsys.conf"
         INVSYS_BUILTIN_PLUGIN_DIR="$build_dir/plugins" INVSYS_PLUGIN_DIR="$work/plugins"
         INVSYS_DATABASE="sqlite:$work/db/invsys.db" INVSYS_LISTEN="127.0.0.1:$invsys_port"
-        INVSYS_THREADS=2 PATH="$build_dir/fcgi:$PATH")
+        INVSYS_THREADS=2 INVSYS_ADMIN_KEY="$compose_admin_key" PATH="$build_dir/fcgi:$build_dir/admin:$PATH")
     if out="$("${invsys_env[@]}" sh docker/invsys-entrypoint.sh --check 2>&1)"; then
         pass "docker/invsys.conf with the entrypoint: invsys-fcgi --check passes"
     else
@@ -616,6 +617,7 @@ else
             sleep 0.1
         done
         code="$(curl -s -o "$work/body" -w '%{http_code}' --max-time 5 -H 'Content-Type: application/json' \
+            -H "Authorization: Bearer $compose_admin_key" \
             -d '{"name":"Compose1","attributes":{"seats":4}}' "$base/api/cars" || true)"
         [[ $ok == 1 && "$code" == 201 ]] && grep -q '"name":"Compose1"' "$work/body" &&
             pass "end to end: container gateway conf → invsys-fcgi with docker/invsys.conf (health, 201)" ||

@@ -22,7 +22,7 @@ import time
 import unittest
 import uuid
 
-from harness import (ApiAssertions, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, BookingLoad, Fcgi, HOUR_US, Nginx,
+from harness import (ApiAssertions, set_default_key, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, BookingLoad, Fcgi, HOUR_US, Nginx,
                      PgDatabase, PgError, fcgi_request, http_request, is_running, iso, location_path, make_tmpdir,
                      mkdir_public, proc_io, process_tree, utc_us, wait_until)
 
@@ -56,14 +56,19 @@ class TwoPoolsTestCase(ApiAssertions):
                 cls.pools.append(Fcgi(pool_root, threads=THREADS, workers=WORKERS, plugin_dir=plugin_dir,
                                       database=cls.pg.url))
             # Both masters start at once on the fresh database: the migrations race too.
+            # (The admin keys come after: invsys-admin would migrate first.)
             for pool in cls.pools:
-                pool.start()
+                pool.start(ensure_key=False)
             cls.nginx = Nginx(cls.root, [f"unix:{p.socket_path}" for p in cls.pools]).start()
             for pool in cls.pools:
                 pool.wait_workers(WORKERS, timeout=20)
                 ok = wait_until(lambda: cls._fcgi_health(pool), 20, interval=0.1)
                 if not ok:
                     raise AssertionError(f"pool {pool.root} not healthy\n{pool.log_tail()}")
+            for pool in cls.pools:
+                if not pool.ensure_admin_key():
+                    raise AssertionError(f"invsys-admin failed for {pool.root}")
+            set_default_key(cls.nginx.port, cls.pools[0].admin_key)
             ok = wait_until(lambda: http_request(cls.nginx.port, "GET", "/api/health", timeout=5).status == 200,
                             20, interval=0.1)
             if not ok:

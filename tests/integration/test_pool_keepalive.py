@@ -19,8 +19,9 @@ import threading
 import time
 import unittest
 
-from harness import (HOUR_US, PoolTestCase, fcgi_pair, fcgi_record, iso, proc_socket_inodes,
+from harness import (HOUR_US, default_key, PoolTestCase, fcgi_pair, fcgi_record, iso, proc_socket_inodes,
                      utc_us, wait_until)
+from harness.http_client import with_key
 from harness.log_lines import STOPPING
 
 THREADS = 2
@@ -40,6 +41,7 @@ class KeptAliveFcgi:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
+        self.path = path
         self.buf = b""
 
     def close(self):
@@ -53,6 +55,8 @@ class KeptAliveFcgi:
             "CONTENT_TYPE": "application/json" if body else "", "CONTENT_LENGTH": str(len(body)) if body else "",
             "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1", "REMOTE_ADDR": "127.0.0.1",
         }
+        if default_key(self.path):
+            params["HTTP_AUTHORIZATION"] = f"Bearer {default_key(self.path)}"
         out = fcgi_record(FCGI_BEGIN_REQUEST, 1, bytes([0, FCGI_RESPONDER, FCGI_KEEP_CONN, 0, 0, 0, 0, 0]))
         out += fcgi_record(FCGI_PARAMS, 1, b"".join(fcgi_pair(k, v) for k, v in params.items()))
         out += fcgi_record(FCGI_PARAMS, 1)
@@ -158,9 +162,9 @@ class KeepAliveLoadTest(PoolTestCase):
                     body = _json.dumps({"from_datetime": iso(rec["from_us"]), "to_datetime": iso(rec["to_us"]),
                                         "allocation_type": "booking", "description": f"keepalive {i}/{seq}"})
                     method, path = "POST", f"/api/cars/{rid}/allocations"
-                    headers = {"Content-Type": "application/json"}
+                    headers = with_key({"Content-Type": "application/json"}, port)
                 else:
-                    body, method, path, headers = None, "GET", f"/api/cars/{rid}", {}
+                    body, method, path, headers = None, "GET", f"/api/cars/{rid}", with_key({}, port)
                 start = time.monotonic()
                 try:
                     if conn is None:

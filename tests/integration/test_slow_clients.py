@@ -95,7 +95,8 @@ class UnreadAnswerTest(PoolTestCase):
         sock.settimeout(30)
         sock.connect(("127.0.0.1", self.stack.port))
         sock.sendall(f"GET /api/cars/{self.rid}/allocations?limit={self.PAGE} HTTP/1.1\r\n"
-                     "Host: localhost\r\nConnection: close\r\n\r\n".encode())
+                     f"Host: localhost\r\nAuthorization: Bearer {self.stack.admin_key}\r\n"
+                     "Connection: close\r\n\r\n".encode())
 
         # Longer than request_timeout_s and fastcgi_io_timeout_s together, while the one thread
         # keeps serving others.

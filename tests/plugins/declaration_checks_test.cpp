@@ -96,5 +96,6 @@ TEST_CASE("attribute specs need sound names, kinds and bounds", "[plugins][decla
 }  // namespace invsys
 
 TEST_CASE("the reserved collection names come from the route table", "[plugins][declarations]") {
-    CHECK(invsys::reserved_collection_names() == std::vector<std::string>{"health", "types"});
+    CHECK(invsys::reserved_collection_names() ==
+          std::vector<std::string>{"health", "types", "metrics", "keys"});
 }

@@ -903,4 +903,40 @@ INVSYS_STORE_CONTRACT_CASE("racing any-free bookers get one resource each, as ma
     CHECK(winners == expected);
 }
 
+// --- API keys ----------------------------------------------------------------
+
+INVSYS_STORE_CONTRACT_CASE("an API key is found by its hash until it is revoked", "[store][keys]") {
+    TestType s;
+    store& db = *s.db;
+    const api_key k{next_id("k"), "ops", "admin", std::string(64, 'a'), 1000, std::nullopt};
+    db.insert_key(k);
+    CHECK(error_from([&] { db.insert_key(k); }).code() == error_code::conflict);
+    auto found = db.find_key_by_hash(k.secret_hash);
+    REQUIRE(found);
+    CHECK(found->id == k.id);
+    CHECK(found->role == "admin");
+    CHECK_FALSE(found->last_used_us);
+    db.touch_key(k.id, 2000);
+    CHECK(db.find_key_by_hash(k.secret_hash)->last_used_us == 2000);
+    CHECK_FALSE(db.find_key_by_hash(std::string(64, 'b')));
+    REQUIRE(db.list_keys(10).size() == 1);
+    db.revoke_key(k.id, 3000);
+    CHECK_FALSE(db.find_key_by_hash(k.secret_hash));
+    CHECK(db.list_keys(10).empty());
+    CHECK(error_from([&] { db.revoke_key(k.id, 4000); }).code() == error_code::not_found);
+    // ensure brings it back with the role asked for, and inserts a new one.
+    api_key again = k;
+    again.id = next_id("k");
+    again.role = "reader";
+    CHECK_FALSE(db.ensure_key(again));
+    auto back = db.find_key_by_hash(k.secret_hash);
+    REQUIRE(back);
+    CHECK(back->id == k.id);
+    CHECK(back->role == "reader");
+    api_key fresh{next_id("k"), "new", "writer", std::string(64, 'c'), 5000, std::nullopt};
+    CHECK(db.ensure_key(fresh));
+    CHECK(db.list_keys(10).size() == 2);
+    CHECK(db.list_keys(1).size() == 1);
+}
+
 #undef INVSYS_STORE_CONTRACT_CASE

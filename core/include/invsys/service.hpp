@@ -22,6 +22,9 @@ struct http_request {
     // Header names in lower case ("if-match", "idempotency-key").
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
+    // The gateway's request id (FastCGI parameter REQUEST_ID); may be empty
+    // or malformed when something else reached the socket.
+    std::string request_id;
 
     // The first header of that (lower-case) name, or nullptr.
     const std::string* header(std::string_view lower_case_name) const noexcept;

@@ -6,8 +6,10 @@
 
 #include <invsys/config.hpp>
 #include <invsys/service.hpp>
+#include <optional>
 #include <string>
 
+#include "auth/key_cache.hpp"
 #include "plugins/registry.hpp"
 #include "storage/store.hpp"
 
@@ -21,6 +23,7 @@ struct api_context {
     const plugin_registry& registry;
     store& db;
     const std::string& types_json;  // GET /api/types, built once at start-up
+    key_cache& keys;                // the API keys this worker has looked up
 };
 
 // A path matched against the route table, with the values of its
@@ -32,14 +35,19 @@ struct route {
     std::string allocation_id;
 };
 
-// One request on its way through the pipeline: the routing stage fills in
-// `where`, `handler_row` and `type`.
+// One request on its way through the pipeline: the request-id stage fills
+// in `request_id`, authentication `caller`, the routing stage `where`,
+// `handler_row` and `type`.
 struct api_call {
     const api_context& ctx;
     const http_request& request;
     route where;
     const route_row* handler_row = nullptr;  // the row of this method
     const loaded_type* type = nullptr;       // null for routes outside collections
+    // The key the request authenticated with; nullopt: none (only routes
+    // open to anyone get that far without one).
+    std::optional<authenticated_key> caller;
+    std::string request_id;  // well formed (auth/credentials.hpp), never empty
 };
 
 using handler = http_response (*)(const api_call&);
@@ -48,6 +56,12 @@ namespace api {
 
 http_response get_health(const api_call& call);
 http_response get_types(const api_call& call);
+http_response get_metrics(const api_call& call);
+
+http_response create_key(const api_call& call);
+http_response list_keys(const api_call& call);
+http_response get_current_key(const api_call& call);
+http_response delete_key(const api_call& call);
 
 http_response list_resources(const api_call& call);
 http_response create_resource(const api_call& call);

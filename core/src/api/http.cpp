@@ -29,6 +29,8 @@ http_response problem_response(const error& failure) {
     http_response r;
     r.status = http_status(failure.code());
     r.headers.emplace_back("Content-Type", "application/problem+json");
+    // RFC 6750 §3: a 401 names the scheme the client should use.
+    if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"invsys\"");
     if (r.status == 503 || r.status == 507)
         r.headers.emplace_back("Retry-After", std::to_string(unavailable_retry_after_s));
     r.body = encode_problem(failure, r.status);

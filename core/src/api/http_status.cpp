@@ -8,6 +8,10 @@ int http_status(error_code code) noexcept {
     switch (code) {
         case error_code::invalid:
             return 400;
+        case error_code::unauthenticated:
+            return 401;
+        case error_code::forbidden:
+            return 403;
         case error_code::not_found:
             return 404;
         case error_code::method_not_allowed:

@@ -1,6 +1,7 @@
 #include "api/idempotency.hpp"
 
 #include <invsys/log.hpp>
+#include <invsys/metrics.hpp>
 
 #include "api/http.hpp"
 #include "json/codec.hpp"
@@ -37,7 +38,12 @@ void release(store& db, const idempotency_claim& claim) noexcept {
 
 }  // namespace
 
-std::string idempotency_scope(const api_call&) { return ""; }
+// Keys are per API key: one client's key never replays another's answer.
+// The authorize stage runs before this one, so a caller is always there on
+// a POST; "" only for a route open to anyone (none takes POST today).
+std::string idempotency_scope(const api_call& call) {
+    return call.caller ? call.caller->id : std::string();
+}
 
 void check_idempotency_key(std::string_view key) {
     if (key.empty() || key.size() > max_idempotency_key_length)
@@ -106,6 +112,7 @@ http_response replay_idempotent(api_call& call, const next_stage& next) {
         case claim_result::answered: {
             http_response replayed = from_stored_answer(outcome.answer);
             replayed.headers.emplace_back("Idempotent-Replayed", "true");
+            metrics::count_idempotent_replay();
             return replayed;
         }
         case claim_result::other_request:

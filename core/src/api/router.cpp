@@ -87,6 +87,8 @@ int fit(const std::vector<std::string_view>& wanted, const std::vector<std::stri
 }  // namespace
 
 route match_route(std::string_view path) {
+    // Prometheus scrapes /metrics by default: the same row as /api/metrics.
+    if (path == "/metrics") path = "/api/metrics";
     if (path.substr(0, api_prefix.size()) != api_prefix) no_such_path();
     path.remove_prefix(api_prefix.size());
     // One trailing slash is tolerated: "/api/cars/" is "/api/cars".

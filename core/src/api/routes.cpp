@@ -9,6 +9,11 @@ namespace {
 constexpr std::array routes{
     route_row{"GET", "/api/health", api::get_health, role::anyone},
     route_row{"GET", "/api/types", api::get_types, role::reader},
+    route_row{"GET", "/api/metrics", api::get_metrics, role::admin},
+    route_row{"GET", "/api/keys", api::list_keys, role::admin},
+    route_row{"POST", "/api/keys", api::create_key, role::admin},
+    route_row{"GET", "/api/keys/current", api::get_current_key, role::reader},
+    route_row{"DELETE", "/api/keys/{id}", api::delete_key, role::admin},
     route_row{"GET", "/api/{collection}", api::list_resources, role::reader},
     route_row{"POST", "/api/{collection}", api::create_resource, role::writer},
     // Literal segments win over {id} where {id} would stand (api/router.hpp):

@@ -8,12 +8,9 @@
 #include <string_view>
 
 #include "api/handlers.hpp"
+#include "auth/role.hpp"
 
 namespace invsys {
-
-// Who may call a route, once API keys exist (docs/api.md, "Planned"):
-// anyone, or a key with at least this role.
-enum class role { anyone, reader, writer, admin };
 
 struct route_row {
     std::string_view method;  // "GET", "POST", … (HEAD is derived from GET)
@@ -21,7 +18,7 @@ struct route_row {
     // plugin serves), {id} and {allocation_id} (UUIDs).
     std::string_view pattern;
     handler handle;
-    role required;
+    role required;  // anyone, or a key with at least this role (auth/role.hpp)
 };
 
 std::span<const route_row> route_table() noexcept;

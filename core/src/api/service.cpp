@@ -64,7 +64,8 @@ struct service::impl {
     plugin_registry registry;
     std::unique_ptr<store> db;
     std::string types_json;
-    api_context context{cfg, registry, *db, types_json};
+    key_cache keys{*db};
+    api_context context{cfg, registry, *db, types_json, keys};
 
     explicit impl(const config& c)
         : cfg(c),

@@ -14,6 +14,8 @@ namespace invsys {
 
 enum class error_code {
     invalid,               // the request is wrong: fields, body, query
+    unauthenticated,       // no credential, or one that names no key
+    forbidden,             // the key's role does not allow this
     not_found,             // no such thing (or not of this type)
     method_not_allowed,    // the path exists but does not take this method
     conflict,              // it clashes with what is stored: `conflicts` names it

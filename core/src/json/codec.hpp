@@ -78,6 +78,32 @@ std::string encode_types(const std::vector<type_description>& types);
 // The JSON Schema (draft 2020-12) object of one type's attributes.
 std::string encode_attribute_schema(const std::vector<attribute_spec>& attributes);
 
+// POST /api/keys {"name", "role"}: both required strings (their values
+// are checked by auth/keys.hpp).
+struct key_input {
+    std::optional<std::string> name;
+    std::optional<std::string> role;
+};
+key_input decode_key_input(std::string_view body);
+// {"id","name","role","created","last_used"} and, when `secret` is given
+// (only in the answer that creates the key), "key".
+std::string encode_key(const api_key& k, const std::string* secret);
+std::string encode_keys(const std::vector<api_key>& keys);
+
+// The one JSON log line of a request (never a secret: the key's name and id).
+struct request_log_record {
+    std::string time;  // RFC 3339 UTC with microseconds
+    long long pid = 0;
+    std::string request_id;
+    std::string method;
+    std::string route;  // the route pattern, "unmatched" when none
+    int status = 0;
+    std::uint64_t duration_us = 0;
+    std::string key_name;  // empty: no key
+    std::string key_id;
+};
+std::string encode_request_log(const request_log_record& record);
+
 // RFC 9457 problem body for `failure`, answered with `status` (the caller's
 // mapping of its code) and that status's title.
 std::string encode_problem(const error& failure, int status);

@@ -11,6 +11,7 @@ namespace invsys {
 namespace {
 
 std::atomic<int> minimum_level{static_cast<int>(log_level::info)};
+thread_local std::string_view request_id_of_thread;
 
 const char* level_name(log_level level) noexcept {
     switch (level) {
@@ -80,6 +81,7 @@ void log(log_level level, std::string_view message) noexcept {
             const auto b = static_cast<unsigned char>(c);
             line += (b < 0x20 && b != '\t') || b == 0x7f ? '?' : c;
         }
+        if (!request_id_of_thread.empty()) line.append(" request_id=").append(request_id_of_thread);
         line += '\n';
         write_all(line.data(), line.size());
     } catch (...) {
@@ -87,5 +89,25 @@ void log(log_level level, std::string_view message) noexcept {
         write_all(fallback, sizeof fallback - 1);
     }
 }
+
+void log_json_line(std::string_view json) noexcept {
+    try {
+        std::string line;
+        line.reserve(json.size() + 1);
+        for (const char c : json) line += c == '\n' || c == '\r' ? ' ' : c;
+        line += '\n';
+        write_all(line.data(), line.size());
+    } catch (...) {
+        static constexpr char fallback[] = "invsys: out of memory while logging\n";
+        write_all(fallback, sizeof fallback - 1);
+    }
+}
+
+log_request_scope::log_request_scope(std::string_view id) noexcept
+    : previous_(request_id_of_thread) {
+    request_id_of_thread = id;
+}
+
+log_request_scope::~log_request_scope() { request_id_of_thread = previous_; }
 
 }  // namespace invsys

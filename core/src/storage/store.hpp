@@ -202,6 +202,22 @@ class store {
     // a candidate is not a resource of `type`, before anything is written.
     virtual std::string insert_allocation_on_first_free(
         const allocation& a, std::string_view type, const std::vector<std::string>& candidates) = 0;
+
+    // --- API keys ------------------------------------------------------------
+    // Conflict when a key with the same secret hash exists already.
+    virtual void insert_key(const api_key& k) = 0;
+    // Makes `k.secret_hash` name a live key with k's role: inserts k, or
+    // gives the existing key of that hash k's role and brings it back if it
+    // was revoked. True when it inserted.
+    virtual bool ensure_key(const api_key& k) = 0;
+    // The live (not revoked) key of that hash.
+    virtual std::optional<api_key> find_key_by_hash(std::string_view secret_hash) = 0;
+    // Live keys, oldest first, at most `limit`.
+    virtual std::vector<api_key> list_keys(std::size_t limit) = 0;
+    // Revokes a live key; not_found when unknown or already revoked.
+    virtual void revoke_key(std::string_view id, std::int64_t now_us) = 0;
+    // Records a use (at most once per key cache period and worker).
+    virtual void touch_key(std::string_view id, std::int64_t now_us) = 0;
 };
 
 }  // namespace invsys

@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4), for fingerprints that must not collide by chance
-// or by a client's design: the Idempotency-Key's request fingerprint.
+// SHA-256 (FIPS 180-4, OpenSSL's): API key hashes (auth/credentials.hpp) and
+// the Idempotency-Key's request fingerprint, which must not collide by chance
+// or by a client's design.
 #pragma once
 
 #include <string>

@@ -25,7 +25,7 @@ from .errors import HarnessError
 from . import log_lines
 from .fcgi_client import fcgi_pair, fcgi_record, fcgi_request
 from .files import ensure_socket_group, find_test_plugin, make_tmpdir, mkdir_public, tail
-from .http_client import Response, free_port, http_request, link_next, location_path
+from .http_client import STACK_KEY, Response, default_key, free_port, http_request, link_next, location_path, set_default_key
 from .load import BookingLoad
 from .pg_suites import pg_classes
 from .pool import PoolTestCase
@@ -33,14 +33,14 @@ from .postgresql import PgConnection, PgDatabase, PgError, parse_pg_url, pg_bind
 from .processes import (children_of, is_running, proc_identity, proc_io, proc_maps, proc_socket_inodes, proc_stat,
                         proc_thread_count, process_group, process_tree, stop_process, unix_listening_inodes,
                         wait_until)
-from .settings import (BUILD_DIR, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, FCGI_BINARY, HTTP_TIMEOUT_S, IS_ROOT, NGINX,
+from .settings import (ADMIN_BINARY, BUILD_DIR, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, FCGI_BINARY, HTTP_TIMEOUT_S, IS_ROOT, NGINX,
                        RENDER_SCRIPT, SOCKET_GROUP, SOURCE_DIR, START_TIMEOUT_S, STOP_TIMEOUT_S, TEST_PLUGIN_DIR)
 from .stack import Fcgi, HangingUpstream, Nginx, Stack
 from .values import (ALLOCATION_FIELDS, HOUR_US, INT64_MAX, INT64_MIN, RESOURCE_FIELDS, UTC_RE, UUID_RE,
                      allocation_payload, iso, now_us, parse_utc, utc_us)
 
 __all__ = [
-    "ALLOCATION_FIELDS", "allocation_payload", "ApiAssertions", "BUILD_DIR", "BUILTIN_PLUGINS", "BUILTIN_PLUGIN_DIR", "BookingLoad",
+    "ADMIN_BINARY", "STACK_KEY", "default_key", "set_default_key", "ALLOCATION_FIELDS", "allocation_payload", "ApiAssertions", "BUILD_DIR", "BUILTIN_PLUGINS", "BUILTIN_PLUGIN_DIR", "BookingLoad",
     "FCGI_BINARY", "Fcgi", "HOUR_US", "HTTP_TIMEOUT_S", "HangingUpstream", "HarnessError", "INT64_MAX", "INT64_MIN",
     "IS_ROOT", "NGINX", "Nginx", "PgConnection", "PgDatabase", "PgError", "PoolTestCase", "RENDER_SCRIPT",
     "RESOURCE_FIELDS", "Response", "SOCKET_GROUP", "SOURCE_DIR", "START_TIMEOUT_S", "STOP_TIMEOUT_S", "Stack",

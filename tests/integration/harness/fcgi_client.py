@@ -4,6 +4,8 @@ fastcgi_params would; fcgi_record / fcgi_pair build records for tests that speak
 import socket
 import time
 
+from .http_client import STACK_KEY, default_key
+
 
 def fcgi_record(rtype, request_id, content=b""):
     pad = (8 - len(content) % 8) % 8
@@ -18,9 +20,12 @@ def fcgi_pair(name, value):
     return length(len(name)) + length(len(value)) + name + value
 
 
-def fcgi_request(address, method, uri, body=b"", content_type="application/json", timeout=10):
+def fcgi_request(address, method, uri, body=b"", content_type="application/json", timeout=10, key=STACK_KEY,
+                 params_extra=None):
     """Speaks FastCGI straight to invsys-fcgi (bypassing nginx), as nginx's fastcgi_params would.
-    address: ("127.0.0.1", port) or a unix socket path. Returns (status, headers dict, body bytes)."""
+    address: ("127.0.0.1", port) or a unix socket path. Returns (status, headers dict, body bytes).
+    key: STACK_KEY (the admin key registered for the address by Fcgi.start), None (no
+    Authorization) or a secret, sent as HTTP_AUTHORIZATION; params_extra: more (or replaced) parameters."""
     path, _, query = uri.partition("?")
     params = {
         "QUERY_STRING": query, "REQUEST_METHOD": method, "CONTENT_TYPE": content_type if body else "",
@@ -29,6 +34,10 @@ def fcgi_request(address, method, uri, body=b"", content_type="application/json"
         "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "harness", "REMOTE_ADDR": "127.0.0.1",
         "REMOTE_PORT": "50000", "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": "80", "SERVER_NAME": "localhost",
     }
+    secret = default_key(address if isinstance(address, str) else tuple(address)) if key is STACK_KEY else key
+    if secret is not None:
+        params["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    params.update(params_extra or {})
     family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)

@@ -1,5 +1,11 @@
 """HTTP through the gateway: one request per connection (http.client), the answer as a Response,
-and the Link / Location headers as paths; free loopback ports."""
+and the Link / Location headers as paths; free loopback ports; the API key requests carry.
+
+API keys: every route but /api/health needs `Authorization: Bearer <key>`. A Stack creates an
+admin key at its start and registers it for its gateway port (set_default_key), so that every
+request to that port carries it unless the test says otherwise: `key=None` sends no
+Authorization header, `key="<secret>"` sends that one, and an Authorization header given in
+`headers` is sent as it is (and no key added)."""
 
 import http.client
 import json as _json
@@ -8,6 +14,35 @@ import socket
 import urllib.parse
 
 from .settings import HTTP_TIMEOUT_S
+
+
+STACK_KEY = object()  # the default of `key`: the key registered for the port or address
+
+_default_keys = {}
+
+
+def set_default_key(address, secret):
+    """Requests to `address` (a gateway port, a FastCGI socket path or (host, port)) carry
+    `secret` unless they say otherwise; None forgets it."""
+    if secret is None:
+        _default_keys.pop(address, None)
+    else:
+        _default_keys[address] = secret
+
+
+def default_key(address):
+    return _default_keys.get(address)
+
+
+def with_key(headers, address, key=STACK_KEY):
+    """`headers` (a dict, copied) with the Authorization header `key` asks for."""
+    hdrs = dict(headers or {})
+    if any(name.lower() == "authorization" for name in hdrs):
+        return hdrs
+    secret = default_key(address) if key is STACK_KEY else key
+    if secret is not None:
+        hdrs["Authorization"] = f"Bearer {secret}"
+    return hdrs
 
 
 def free_port():
@@ -44,9 +79,10 @@ class Response:
 
 
 def http_request(port, method, path, json=None, body=None, headers=None, timeout=HTTP_TIMEOUT_S,
-                 host="127.0.0.1", chunked=False):
-    """One request on a new connection. body may be str or bytes; json is serialised as UTF-8."""
-    hdrs = dict(headers or {})
+                 host="127.0.0.1", chunked=False, key=STACK_KEY):
+    """One request on a new connection. body may be str or bytes; json is serialised as UTF-8.
+    key: STACK_KEY (the key registered for the port, if any), None (no key) or a secret."""
+    hdrs = with_key(headers, port, key)
     if json is not None:
         body = _json.dumps(json, ensure_ascii=False).encode("utf-8")
         hdrs.setdefault("Content-Type", "application/json")

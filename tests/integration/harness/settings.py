@@ -27,6 +27,7 @@ SOURCE_DIR = os.path.abspath(
 BUILD_DIR = os.path.abspath(os.environ.get("INVSYS_BUILD_DIR") or os.path.join(SOURCE_DIR, "build"))
 
 FCGI_BINARY = os.path.join(BUILD_DIR, "fcgi", "invsys-fcgi")
+ADMIN_BINARY = os.path.join(BUILD_DIR, "admin", "invsys-admin")
 BUILTIN_PLUGIN_DIR = os.path.join(BUILD_DIR, "plugins")
 BUILTIN_PLUGINS = ("libinvsys-car.so", "libinvsys-lorry.so", "libinvsys-truck.so")
 TEST_PLUGIN_DIR = os.path.join(BUILD_DIR, "test-plugins")

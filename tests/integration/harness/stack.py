@@ -12,11 +12,17 @@ A Stack lives in a fresh temporary directory:
     <tmp>/invsys-fcgi.log    invsys-fcgi's stderr
     <tmp>/nginx.log          nginx's stdout and stderr
 
+API keys: Fcgi.start() first makes sure an admin key exists for a fresh secret of the Fcgi
+(`invsys-admin keys ensure`, INVSYS_ADMIN_KEY; output in <tmp>/invsys-admin.log) and registers it
+for the FastCGI address; Stack.start() registers it for the gateway's port too, so that the
+harness's request helpers send it by default (http_client.py says how to send none or another).
+
 Everything here waits a bounded time and retries a bounded number of times.
 """
 
 import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -28,10 +34,10 @@ import time
 
 from .errors import HarnessError
 from .files import ensure_socket_group, make_tmpdir, mkdir_public, tail
-from .http_client import free_port, http_request
+from .http_client import STACK_KEY, free_port, http_request, set_default_key
 from .postgresql import PgDatabase
 from .processes import children_of, process_tree, stop_process
-from .settings import (BUILD_DIR, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, FCGI_BINARY, HTTP_TIMEOUT_S, KEEP_TMPDIRS,
+from .settings import (ADMIN_BINARY, BUILD_DIR, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, FCGI_BINARY, HTTP_TIMEOUT_S, KEEP_TMPDIRS,
                        NGINX, RENDER_SCRIPT, SOCKET_GROUP, START_TIMEOUT_S, STOP_TIMEOUT_S)
 
 
@@ -59,6 +65,37 @@ class Fcgi:
         self.proc = None
         self.returncode = None
         self.leftover = []
+        # The admin key every harness request carries by default (see the module's doc).
+        self.admin_key = "invsys_" + secrets.token_hex(32)
+        self.admin_log_path = os.path.join(root, "invsys-admin.log")
+
+    def address(self):
+        """The FastCGI address as fcgi_request takes it: a socket path or (host, port)."""
+        if self.listen.startswith("unix:"):
+            return self.listen[len("unix:"):]
+        host, _, port = self.listen.rpartition(":")
+        return (host, int(port))
+
+    def admin(self, *args, env=None, timeout=60):
+        """Runs invsys-admin --config <this config> ARGS; returns the CompletedProcess."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("INVSYS_")}
+        full_env.update(self.extra_env)
+        full_env.update(env or {})
+        return subprocess.run([ADMIN_BINARY, "--config", self.config_path, *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, env=full_env, cwd=self.root, timeout=timeout)
+
+    def ensure_admin_key(self):
+        """Makes self.admin_key a live admin key (quietly does nothing when the configuration
+        cannot be used: the test then expects invsys-fcgi itself to fail)."""
+        if not os.path.exists(ADMIN_BINARY):
+            raise HarnessError(f"{ADMIN_BINARY} not built (INVSYS_BUILD_DIR={BUILD_DIR})")
+        r = self.admin("keys", "ensure", "--role", "admin", "--name", "harness",
+                       env={"INVSYS_ADMIN_KEY": self.admin_key})
+        with open(self.admin_log_path, "ab") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode == 0:
+            set_default_key(self.address(), self.admin_key)
+        return r.returncode == 0
 
     def write_config(self):
         # A key may appear once: extra_config replaces a default of the same name.
@@ -81,10 +118,14 @@ class Fcgi:
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    def start(self):
+    def start(self, ensure_key=True):
+        """ensure_key=False: no admin key first (a test of the service's own start-up, e.g. of
+        migrations racing; call ensure_admin_key() later)."""
         if not os.path.exists(FCGI_BINARY):
             raise HarnessError(f"{FCGI_BINARY} not built (INVSYS_BUILD_DIR={BUILD_DIR})")
         self.write_config()
+        if ensure_key:
+            self.ensure_admin_key()
         env = {k: v for k, v in os.environ.items() if not k.startswith("INVSYS_")}
         env.update(self.extra_env)
         log = open(self.log_path, "ab")
@@ -184,8 +225,19 @@ class Fcgi:
 class Nginx:
     """nginx from scripts/render-nginx-conf.sh, in its own prefix under `root`."""
 
-    def __init__(self, root, upstream, read_timeout=None, keepalive=None, nginx_workers=1):
+    # Limits high enough for the load tests of one client; a Stack built with
+    # limits="default" renders the script's own defaults (those a deployment gets).
+    HARNESS_LIMITS = {"rate_limit": "100000r/s", "rate_burst": "100000", "conn_limit": "60000"}
+
+    def __init__(self, root, upstream, read_timeout=None, keepalive=None, nginx_workers=1, limits="harness",
+                 server_names=None):
         self.root = root
+        if limits == "harness":
+            limits = self.HARNESS_LIMITS
+        elif limits == "default":
+            limits = {}
+        self.limits = dict(limits)
+        self.server_names = list(server_names or [])
         self.prefix = mkdir_public(os.path.join(root, "nginx"))
         mkdir_public(os.path.join(self.prefix, "logs"))
         self.upstream = upstream
@@ -208,6 +260,10 @@ class Nginx:
             cmd += ["--nginx-workers", str(self.nginx_workers)]
         if self.read_timeout is not None:
             cmd += ["--read-timeout", self.read_timeout]
+        for option, value in self.limits.items():
+            cmd += ["--" + option.replace("_", "-"), str(value)]
+        for name in self.server_names:
+            cmd += ["--server-name", name]
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         if r.returncode != 0:
             raise HarnessError(f"render-nginx-conf.sh failed ({r.returncode}): "
@@ -299,7 +355,7 @@ class Stack:
     """invsys-fcgi + nginx in a fresh temporary directory."""
 
     def __init__(self, threads=8, workers=None, builtin_plugins=True, extra_config=None, env=None,
-                 read_timeout=None, keepalive=None, database="sqlite"):
+                 read_timeout=None, keepalive=None, database="sqlite", limits="harness", server_names=None):
         if database not in ("sqlite", "postgresql"):
             raise HarnessError(f"Stack: database must be 'sqlite' or 'postgresql', not {database!r}")
         self.database = database
@@ -326,7 +382,7 @@ class Stack:
                          extra_config=extra_config, env=env,
                          database=self.pg.url if self.pg is not None else None)
         self.nginx = Nginx(self.root, f"unix:{self.fcgi.socket_path}", read_timeout=read_timeout,
-                           keepalive=keepalive)
+                           keepalive=keepalive, limits=limits, server_names=server_names)
         self.started = False
 
     # -- setup
@@ -350,6 +406,7 @@ class Stack:
         try:
             self.fcgi.start()
             self.nginx.start()
+            set_default_key(self.nginx.port, self.fcgi.admin_key)
             self.wait_healthy()
         except BaseException:
             self.stop(quiet=True)
@@ -382,9 +439,16 @@ class Stack:
     def port(self):
         return self.nginx.port
 
-    def request(self, method, path, json=None, body=None, headers=None, timeout=HTTP_TIMEOUT_S, chunked=False):
+    @property
+    def admin_key(self):
+        """The admin key's secret the harness's requests carry by default."""
+        return self.fcgi.admin_key
+
+    def request(self, method, path, json=None, body=None, headers=None, timeout=HTTP_TIMEOUT_S, chunked=False,
+                key=STACK_KEY):
+        """key: STACK_KEY (the stack's admin key), None (no Authorization header) or a secret."""
         return http_request(self.nginx.port, method, path, json=json, body=body, headers=headers,
-                            timeout=timeout, chunked=chunked)
+                            timeout=timeout, chunked=chunked, key=key)
 
     @property
     def is_postgresql(self):

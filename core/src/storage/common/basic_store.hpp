@@ -32,6 +32,7 @@
 
 #include "storage/common/conflicts.hpp"
 #include "storage/common/failure.hpp"
+#include "storage/common/key_queries.hpp"
 #include "storage/common/migrations.hpp"
 #include "storage/common/paging.hpp"
 #include "storage/common/queries.hpp"
@@ -372,6 +373,54 @@ class basic_store : public store {
                                  const std::string& owner) override {
         self().write("release idempotency key",
                      [&](Connection& c) { forget_idempotency_key(c, scope, key, &owner); });
+    }
+
+    // --- API keys --------------------------------------------------------------
+
+    void insert_key(const api_key& k) override {
+        self().write("insert key", [&](Connection& c) {
+            if (!key_queries::insert(c.session(), k))
+                throw error(error_code::conflict, "a key with this secret exists already");
+        });
+    }
+
+    bool ensure_key(const api_key& k) override {
+        bool inserted = false;
+        self().transaction("ensure key", [&](Connection& c) {
+            bool revoked = false;
+            if (key_queries::find_by_hash(c.session(), k.secret_hash, revoked)) {
+                key_queries::restore(c.session(), k.secret_hash, k.role);
+            } else {
+                inserted = key_queries::insert(c.session(), k);
+            }
+        });
+        return inserted;
+    }
+
+    std::optional<api_key> find_key_by_hash(std::string_view hash) override {
+        return self().read("find key", [&](Connection& c) -> std::optional<api_key> {
+            bool revoked = false;
+            auto found = key_queries::find_by_hash(c.session(), hash, revoked);
+            if (revoked) return std::nullopt;
+            return found;
+        });
+    }
+
+    std::vector<api_key> list_keys(std::size_t limit) override {
+        return self().read(
+            "list keys", [&](Connection& c) { return key_queries::list_live(c.session(), limit); });
+    }
+
+    void revoke_key(std::string_view id, std::int64_t now_us) override {
+        self().write("revoke key", [&](Connection& c) {
+            if (!key_queries::revoke(c.session(), id, now_us))
+                throw error(error_code::not_found, "no such key");
+        });
+    }
+
+    void touch_key(std::string_view id, std::int64_t now_us) override {
+        self().write("touch key",
+                     [&](Connection& c) { key_queries::touch(c.session(), id, now_us); });
     }
 
     // --- how work runs: the defaults (see above) -------------------------------

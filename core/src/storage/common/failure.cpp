@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <invsys/log.hpp>
+#include <invsys/metrics.hpp>
 #include <new>
 #include <string>
 
@@ -52,7 +53,12 @@ void rethrow_as_error(std::string_view operation, failure_classifier classify) {
     } catch (const std::bad_alloc&) {
         throw;
     } catch (...) {
-        switch (classify()) {
+        const storage_failure failure = classify();
+        if (failure == storage_failure::busy || failure == storage_failure::retryable ||
+            failure == storage_failure::unavailable || failure == storage_failure::other ||
+            failure == storage_failure::foreign_key_violation)
+            metrics::count_database_error();
+        switch (failure) {
             case storage_failure::busy:
             case storage_failure::retryable:
                 throw database_busy();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <invsys/metrics.hpp>
 #include <stdexcept>
 #include <type_traits>
 
@@ -203,7 +204,13 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         }
         try {
             const auto until = deadline();
-            if (!lock_.try_lock_until(until)) throw database_busy();
+            const auto asked = std::chrono::steady_clock::now();
+            const bool locked = lock_.try_lock_until(until);
+            metrics::add_write_lock_wait(
+                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now() - asked)
+                                               .count()));
+            if (!locked) throw database_busy();
             struct unlock_at_exit {
                 write_lock& lock;
                 ~unlock_at_exit() { lock.unlock(); }
