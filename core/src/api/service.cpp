@@ -101,7 +101,7 @@ std::vector<std::string> service::type_names() const {
 }
 
 http_response service::handle(const http_request& request) noexcept {
-    api_call call{impl_->context, request, {}, nullptr, nullptr};
+    api_call call{impl_->context, request, {}, nullptr, nullptr, std::nullopt, {}};
     return run_pipeline(call);
 }
 
