@@ -22,9 +22,9 @@ namespace {
 
 // replay_idempotent comes after authorize: a key's answers are replayed
 // only to a caller allowed to make the request, in the caller's scope.
-constexpr std::array<stage, 9> chain{answer_head,   stamp_request_id, log_request,
-                                     answer_problems, limit_body,     authenticate,
-                                     route_request, authorize,        replay_idempotent};
+constexpr std::array<stage, 9> chain{answer_head,     stamp_request_id, log_request,
+                                     answer_problems, limit_body,       authenticate,
+                                     route_request,   authorize,        replay_idempotent};
 
 bool is_problem(const http_response& response) {
     for (const auto& [name, value] : response.headers)

@@ -1,12 +1,13 @@
 #include "auth/credentials.hpp"
 
-#include "util/sha256.hpp"
 #include <sys/random.h>
 
 #include <cerrno>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
+
+#include "util/sha256.hpp"
 
 namespace invsys {
 namespace {

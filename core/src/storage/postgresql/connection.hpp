@@ -23,8 +23,8 @@ using cache = q::cache<
     q::delete_allocation<S>, q::find_resource_for_update<S>, q::lock_allocations_of<S>,
     q::find_allocation_for_update<S>, q::purge_idempotency_keys<S>, q::insert_idempotency_key<S>,
     q::find_idempotency_key<S>, q::take_over_idempotency_key<S>, q::complete_idempotency_key<S>,
-    q::forget_idempotency_key<S>, q::available_resources<S>,
-    q::available_resource_ids<S>, q::resource_free<S>, q::blocked_in_window<S>>;
+    q::forget_idempotency_key<S>, q::available_resources<S>, q::available_resource_ids<S>,
+    q::resource_free<S>, q::blocked_in_window<S>>;
 }  // namespace postgresql_statements
 
 class postgresql_connection : public queries::connection_base<postgresql_statements::cache> {

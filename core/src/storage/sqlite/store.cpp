@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <invsys/metrics.hpp>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
