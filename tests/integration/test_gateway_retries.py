@@ -120,7 +120,8 @@ class GatewayRetriesTest(StackTestCase):
             super().tearDownClass()
 
     def via_two(self, method, path, json=None):
-        return http_request(self.two.port, method, path, json=json, timeout=30)
+        return http_request(self.two.port, method, path, json=json, timeout=30,
+                            key=self.stack.admin_key)
 
     def test_the_rendered_configuration_never_retries_non_idempotent_requests(self):
         with open(os.path.join(self.two.prefix, "nginx.conf")) as f:

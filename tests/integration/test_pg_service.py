@@ -38,19 +38,19 @@ class PgSchemaTest(StackTestCase):
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
         self.assertLessEqual({"resources", "allocations", "schema_migrations"}, tables)
         self.assertEqual(self.stack.query(
-            "SELECT contype, pg_get_constraintdef(oid) LIKE '%EXCLUDE USING gist (resource_id WITH =, period WITH &&)%'"
+            "SELECT contype, pg_get_constraintdef(oid) LIKE '%EXCLUDE USING gist (resource_id WITH =, blocked WITH &&)%'"
             " FROM pg_constraint WHERE conrelid = 'allocations'::regclass AND contype = 'x'"), [("x", True)])
         self.assertEqual(self.stack.query(
             "SELECT data_type, is_nullable FROM information_schema.columns"
-            " WHERE table_name = 'allocations' AND column_name = 'period'"), [("tstzrange", "NO")])
+            " WHERE table_name = 'allocations' AND column_name = 'blocked'"), [("tstzrange", "NO")])
 
     def test_open_ends_are_unbounded_range_ends(self):
         car = self.create_resource("cars", "open ends", None, "Car")
         a = self.create_allocation("cars", car["id"], None, "2030-01-01T00:00:00Z")
         b = self.create_allocation("cars", car["id"], "2031-01-01T00:00:00Z", None)
         rows = dict((r[0], r[1:]) for r in self.stack.query(
-            "SELECT id, lower_inf(period), upper_inf(period), lower(period) = timestamptz '2031-01-01 00:00:00+00',"
-            " upper(period) = timestamptz '2030-01-01 00:00:00+00' FROM allocations WHERE resource_id = ?",
+            "SELECT id, lower_inf(blocked), upper_inf(blocked), lower(blocked) = timestamptz '2031-01-01 00:00:00+00',"
+            " upper(blocked) = timestamptz '2030-01-01 00:00:00+00' FROM allocations WHERE resource_id = ?",
             (car["id"],)))
         self.assertEqual(rows[a["id"]], (True, False, None, True))
         self.assertEqual(rows[b["id"]], (False, True, True, None))

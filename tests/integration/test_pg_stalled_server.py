@@ -17,7 +17,7 @@ import time
 import unittest
 
 from harness import (ApiAssertions, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, Fcgi, Nginx, PgDatabase, http_request,
-                     make_tmpdir, mkdir_public, process_tree, wait_until)
+                     make_tmpdir, set_default_key, mkdir_public, process_tree, wait_until)
 
 STATEMENT_TIMEOUT_MS = 1500
 CONNECT_TIMEOUT_S = 2
@@ -48,6 +48,7 @@ class PgStalledServerTest(ApiAssertions):
                                           "busy_timeout_ms": 1000, "request_timeout_s": 30})
             cls.fcgi.start()
             cls.nginx = Nginx(cls.root, f"unix:{cls.fcgi.socket_path}").start()
+            set_default_key(cls.nginx.port, cls.fcgi.admin_key)  # as Stack.start does
             ok = wait_until(lambda: http_request(cls.nginx.port, "GET", "/api/health", timeout=5).status == 200,
                             30, interval=0.1)
             if not ok:

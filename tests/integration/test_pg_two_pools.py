@@ -220,19 +220,21 @@ class TwoPoolsRaceTest(TwoPoolsTestCase):
                            "allocation_type": "booking"})
         self.assertStatus(a, 201)
         from_us, to_us = utc_us(2041, 3, 1, 11), utc_us(2041, 3, 1, 13)
-        insert = ("INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type, created_us)"
-                  " VALUES (?, ?, ?, ?, 'booking', 0)")
+        # The blocked range (schema version 2) is what the constraint covers; no buffers here.
+        insert = ("INSERT INTO allocations (id, resource_id, from_us, to_us, blocked_from_us, blocked_to_us,"
+                  " allocation_type, created_us) VALUES (?, ?, ?, ?, ?, ?, 'booking', 0)")
         for label, frm, to in (("overlapping", from_us, to_us),
                                ("open start", -(2 ** 63), utc_us(2041, 3, 1, 10, 30)),
                                ("open end", utc_us(2041, 3, 1, 11, 59), 2 ** 63 - 1),
                                ("unbounded", -(2 ** 63), 2 ** 63 - 1)):
             with self.subTest(label):
                 with self.assertRaises(PgError) as caught:
-                    self.pg.run(insert, (str(uuid.uuid4()), rid, frm, to))
+                    self.pg.run(insert, (str(uuid.uuid4()), rid, frm, to, frm, to))
                 self.assertEqual(caught.exception.sqlstate, "23P01", str(caught.exception))
         # Not a blanket refusal: a touching interval ([12:00, 13:00) after [10:00, 12:00)) goes in.
         ok_id = str(uuid.uuid4())
-        self.pg.run(insert, (ok_id, rid, utc_us(2041, 3, 1, 12), utc_us(2041, 3, 1, 13)))
+        self.pg.run(insert, (ok_id, rid, utc_us(2041, 3, 1, 12), utc_us(2041, 3, 1, 13),
+                             utc_us(2041, 3, 1, 12), utc_us(2041, 3, 1, 13)))
         self.assertEqual(self.pg.rows("SELECT count(*) FROM allocations WHERE resource_id = ?", (rid,)), [(2,)])
         # And the API sees the row PostgreSQL took: a booking over it is a 409 naming it.
         r = self.req("POST", f"/api/cars/{rid}/allocations",
@@ -241,13 +243,15 @@ class TwoPoolsRaceTest(TwoPoolsTestCase):
         self.assertStatus(r, 409)
         self.assertIn(ok_id, r.json().get("conflicts") or [], r.text)
         # Two concurrent transactions, each inserting an overlapping row: one of them is refused.
-        two = ("BEGIN; INSERT INTO allocations (id, resource_id, from_us, to_us, allocation_type, created_us)"
-               " VALUES (?, ?, ?, ?, 'booking', 0); SELECT pg_sleep(0.5); COMMIT")
+        two = ("BEGIN; INSERT INTO allocations (id, resource_id, from_us, to_us, blocked_from_us, blocked_to_us,"
+               " allocation_type, created_us) VALUES (?, ?, ?, ?, ?, ?, 'booking', 0);"
+               " SELECT pg_sleep(0.5); COMMIT")
         errors = []
 
         def writer(k):
             try:
-                self.pg.run(two, (str(uuid.uuid4()), rid, utc_us(2041, 4, 1) + k, utc_us(2041, 4, 2)))
+                self.pg.run(two, (str(uuid.uuid4()), rid, utc_us(2041, 4, 1) + k, utc_us(2041, 4, 2),
+                                  utc_us(2041, 4, 1) + k, utc_us(2041, 4, 2)))
             except PgError as e:
                 errors.append(e.sqlstate)
 

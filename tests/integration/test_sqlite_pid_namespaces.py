@@ -20,7 +20,7 @@ import unittest
 import uuid
 
 from harness import (ApiAssertions, children_of, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, Fcgi, HOUR_US, Nginx, fcgi_request,
-                     http_request, iso, make_tmpdir, mkdir_public, proc_io, process_tree, utc_us, wait_until)
+                     http_request, iso, make_tmpdir, set_default_key, mkdir_public, proc_io, process_tree, utc_us, wait_until)
 
 CLIENTS = 32
 ROUNDS = 4
@@ -88,6 +88,8 @@ class SqliteAcrossPidNamespacesTest(ApiAssertions):
             for pool in cls.pools:
                 pool.start()
             cls.nginx = Nginx(cls.root, [f"unix:{p.socket_path}" for p in cls.pools]).start()
+            # Both pools share the database, so either one's admin key serves through nginx.
+            set_default_key(cls.nginx.port, cls.pools[0].admin_key)
             for pool in cls.pools:
                 ok = wait_until(lambda: cls._fcgi_health(pool), 30, interval=0.1)
                 if not ok:
