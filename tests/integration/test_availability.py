@@ -184,8 +184,11 @@ class AnyFreeTest(StackTestCase):
         body = self.assertJson(r, 201)
         self.assertAllocationShape(body, "Truck", ids[1])
         self.assertEqual(location_path(r), f"/api/trucks/{ids[1]}/allocations/{body['id']}")
-        got = self.assertJson(self.req("GET", location_path(r)))
+        fetched = self.req("GET", location_path(r))
+        got = self.assertJson(fetched)
         self.assertEqual(got, body)
+        self.assertEqual(r.header("ETag"), '"1"', "a create answer carries the row's ETag")
+        self.assertEqual(fetched.header("ETag"), r.header("ETag"))
         # Order is the client's: the last one first.
         body = self.assertJson(self.book_any("trucks", t(1), t(2), candidates=[ids[2], ids[0]]), 201)
         self.assertEqual(body["resource_id"], ids[2])

@@ -1,4 +1,5 @@
 // Availability, free gaps and "book any free one" (docs/api.md).
+#include "api/etag.hpp"
 #include "api/handlers.hpp"
 #include "api/http.hpp"
 #include "api/query.hpp"
@@ -61,6 +62,7 @@ http_response book_any_free(const api_call& call) {
     const allocation created =
         book_any(call.ctx.db, *call.type, input.allocation, input.candidates);
     auto response = json_response(201, encode_allocation(created, call.type->type_name));
+    add_etag(response, created.version);  // as every other create answer
     std::string location = "/api/" + call.type->collection + "/" + created.resource_id;
     location.append("/allocations/").append(created.id);
     response.headers.emplace_back("Location", std::move(location));
