@@ -25,7 +25,7 @@ add_custom_command(OUTPUT ${INVSYS_PACKAGE_SITE}
     VERBATIM)
 add_custom_target(invsys_package_site ALL DEPENDS ${INVSYS_PACKAGE_SITE})
 
-install(TARGETS invsys-fcgi RUNTIME DESTINATION bin COMPONENT service)
+install(TARGETS invsys-fcgi invsys-admin RUNTIME DESTINATION bin COMPONENT service)
 install(TARGETS invsys_plugin_car invsys_plugin_lorry invsys_plugin_truck
     LIBRARY DESTINATION lib/invsys/plugins COMPONENT service)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/invsys.conf DESTINATION /etc/invsys COMPONENT service)

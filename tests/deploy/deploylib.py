@@ -7,6 +7,7 @@ the one place that adds `Authorization: Bearer <key>` (auth_headers())."""
 import http.client
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -21,9 +22,9 @@ COMPOSE = "/usr/bin/docker-compose"
 # Compile jobs inside image builds: the machines are small and shared.
 BUILD_JOBS = os.environ.get("INVSYS_BUILD_JOBS", "2")
 
-# The first admin key, for when the service has keys (the compose file takes it from
-# INVSYS_ADMIN_KEY). Until then no header is sent.
-ADMIN_KEY = os.environ.get("INVSYS_ADMIN_KEY", "")
+# The first admin key (the compose file takes it from INVSYS_ADMIN_KEY; the package test
+# makes it with invsys-admin): the caller's, else a fresh one for this run.
+ADMIN_KEY = os.environ.get("INVSYS_ADMIN_KEY") or "invsys_" + secrets.token_hex(32)
 
 
 def auth_headers():

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 
-from deploylib import BUILD_DIR, Report, docker, log, run, wait_until
+from deploylib import ADMIN_KEY, BUILD_DIR, Report, docker, log, run, wait_until
 
 CONTAINER = f"invsys-package-test-{os.getpid()}"
 
@@ -76,7 +76,7 @@ def main():
     if not report.check(os.path.isfile(deb), f"CPack made {os.path.basename(deb)}"):
         report.finish()
     contents = run(["dpkg-deb", "-c", deb]).stdout
-    wanted = ["./usr/bin/invsys-fcgi", "./usr/lib/invsys/plugins/libinvsys-car.so",
+    wanted = ["./usr/bin/invsys-fcgi", "./usr/bin/invsys-admin", "./usr/lib/invsys/plugins/libinvsys-car.so",
               "./usr/lib/invsys/plugins/libinvsys-lorry.so", "./usr/lib/invsys/plugins/libinvsys-truck.so",
               "./etc/invsys/invsys.conf", "./etc/nginx/sites-available/invsys",
               "./lib/systemd/system/invsys-fcgi.service"]
@@ -136,7 +136,13 @@ def main():
         body = wait_until(health, 30, 0.5)
         report.check(body is not None and '"status":"ok"' in body,
                      "GET /api/health through the package's nginx site → 200 ok", repr(body))
+        # The first admin key, as an operator makes it: invsys-admin as the service's user.
+        proc = in_container(f"setpriv --reuid={user} --regid={group} --init-groups env {env}",
+                            f"INVSYS_ADMIN_KEY={ADMIN_KEY} /usr/bin/invsys-admin keys ensure --role admin",
+                            "--name ops 2>&1", check=False)
+        report.check(proc.returncode == 0, "invsys-admin keys ensure makes the first admin key", proc.stdout[-800:])
         created = in_container("curl -s -m 5 -w ' %{http_code}' -H 'Content-Type: application/json'",
+                               f"-H 'Authorization: Bearer {ADMIN_KEY}'",
                                "-d '{\"name\":\"Packaged 1\",\"attributes\":{\"seats\":4}}'",
                                "http://127.0.0.1:8080/api/cars", check=False).stdout
         report.check(created.endswith(" 201"), "POST /api/cars → 201 (the database in the state directory)",
