@@ -7,8 +7,9 @@
 #   scripts/render-nginx-site.sh --listen 127.0.0.1:8080 \
 #       --upstream unix:/run/invsys/invsys.sock [--access-log PATH] > invsys.site
 #
-# From the rendered conf's `http` block: the upstream block and log_format
-# stay at the site's top level (http context); every other directive of
+# From the rendered conf's `http` block: the upstream and map blocks, the
+# limit zones and log_format stay at the site's top level (http context,
+# the only one they are allowed in); every other directive of
 # that block (limits, types, timeouts, access_log) moves into the server
 # block, where it is valid too and overrides nginx.conf's value without
 # duplicating it at one level (which nginx refuses). Temp paths, pid,
@@ -63,11 +64,15 @@ awk -v q="'" -v access_log="$access_log" '
             stripped = $0; sub(/^[ \t]+/, "", stripped)
             if (stripped == "" || stripped ~ /^#/) next
             if (stripped ~ /^\}/) { in_http = 0; next }
-            if (stripped ~ /^upstream[ \t]/) part = "top"
+            if (stripped ~ /^(upstream|map)[ \t]/) part = "top"
+            else if (stripped ~ /^(limit_req_zone|limit_conn_zone)[ \t]/) part = "statement-top"
             else if (stripped ~ /^server[ \t]*\{/) part = "server"
             else if (stripped ~ /^log_format[ \t]/) part = "statement-top"
             else if (stripped ~ /^types[ \t]*\{/) part = "block-prelude"
             else if (stripped ~ /_temp_path[ \t]/) part = "drop"
+            # The server block sets its own default_type: a second one at
+            # that level is refused.
+            else if (stripped ~ /^default_type[ \t]/) part = "drop"
             else if (stripped ~ /^access_log[ \t]/) { prelude = prelude "        access_log " access_log " invsys_json;\n"; next }
             else part = "statement-prelude"
         }
