@@ -22,6 +22,7 @@ COPY cmake cmake
 COPY core core
 COPY fcgi fcgi
 COPY plugins plugins
+COPY admin admin
 # Release, no tests (they run on the build machine: scripts/test.sh).
 # BUILD_JOBS: parallel compile jobs (default: every core of the builder;
 # docker-compose.yaml passes INVSYS_BUILD_JOBS).
