@@ -559,17 +559,23 @@ TEST_CASE("the hot queries can use an index and never sort", "[.postgresql][stor
         const char* sql;
         const char* index;  // expected in the plan
         bool sorts;         // sorts what the index finds
+        // Another index as good for the planner of an empty, never analysed
+        // table (its row estimate follows the row width, which any new
+        // column changes).
+        const char* or_index = nullptr;
     };
     const row r = GENERATE(values<row>({
         // Only after a refusal; sorts the allocations in the way (GiST
         // returns them unordered).
-        {"conflicting ids", postgresql_sql::overlapping, "allocations_no_overlap", true},
+        {"conflicting ids", postgresql_sql::overlapping, "allocations_no_overlap", true,
+         "allocations_by_start"},
         {"window seek", postgresql_sql::first_ending_after, "allocations_by_end", false},
         {"current allocations", postgresql_sql::ending_after, "allocations_by_end", false},
         {"allocation listing", postgresql_sql::list_allocations, "allocations_by_start", false},
         {"resource listing", postgresql_sql::list_resources, "resources_by_type", false},
         {"name check", postgresql_sql::name_holder, "resources_resource_type_name_key", false},
-        {"allocation by id", postgresql_sql::find_allocation, "allocations_id_key", false},
+        {"allocation by id", postgresql_sql::find_allocation, "allocations_id_key", false,
+         "allocations_no_overlap"},
         {"booking's resource lock", postgresql_sql::insert_allocation, "resources_id_key", false},
         {"rescheduling's overlap test", postgresql_sql::update_allocation, "allocations_no_overlap",
          false},
@@ -590,7 +596,8 @@ TEST_CASE("the hot queries can use an index and never sort", "[.postgresql][stor
     for (const auto& step : raw->rows("EXPLAIN (COSTS OFF) EXECUTE hot(" + arguments + ")"))
         plan += step[0] + "\n";
     CAPTURE(plan);
-    CHECK(plan.find(r.index) != std::string::npos);
+    CHECK((plan.find(r.index) != std::string::npos ||
+           (r.or_index != nullptr && plan.find(r.or_index) != std::string::npos)));
     CHECK(plan.find("Seq Scan") == std::string::npos);
     if (!r.sorts) CHECK(plan.find("Sort") == std::string::npos);
 }

@@ -42,8 +42,11 @@ void stall_guard::watch() {
         }
         // Ids increase with deadlines: the first entry is the earliest.
         auto first = armed_.begin();
-        if (std::chrono::steady_clock::now() < first->second.deadline) {
-            changed_.wait_until(lock, first->second.deadline);
+        // A copy: wait_until reads its deadline again after waking, and the
+        // entry may be disarmed (erased) while the mutex is released.
+        const auto deadline = first->second.deadline;
+        if (std::chrono::steady_clock::now() < deadline) {
+            changed_.wait_until(lock, deadline);
             continue;
         }
         // Under the mutex: the arming thread cannot disarm, and so cannot
