@@ -43,9 +43,12 @@ allocation_rules merge_rules(allocation_rules declared, const type_rule_override
     if (overrides.allocation_types) declared.allocation_types = *overrides.allocation_types;
     for (const auto& [type, bounds] : overrides.durations) {
         auto& durations = declared.durations;
+        // Not the binding itself in the lambda: clang 14 (the fuzz build)
+        // cannot capture structured bindings.
+        const std::string& overridden = type;
         durations.erase(
             std::remove_if(durations.begin(), durations.end(),
-                           [&](const duration_rule& d) { return d.allocation_type == type; }),
+                           [&](const duration_rule& d) { return d.allocation_type == overridden; }),
             durations.end());
         if (bounds.first || bounds.second) durations.push_back({type, bounds.first, bounds.second});
     }
