@@ -3,20 +3,11 @@
 #include <rapidjson/writer.h>
 
 #include "json/codec.hpp"
+#include "json/writer.hpp"
 #include "time/timestamp.hpp"
 
 namespace invsys {
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void write_string(json_writer& w, std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void write_key(json_writer& w, std::string_view k) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
 
 void write_optional(json_writer& w, const std::optional<std::string>& s) {
     if (s)

@@ -7,20 +7,11 @@
 
 #include "json/codec.hpp"
 #include "json/json_reader.hpp"
+#include "json/writer.hpp"
 #include "time/timestamp.hpp"
 
 namespace invsys {
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void write_string(json_writer& w, std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void write_key(json_writer& w, std::string_view k) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
 
 void write_key_object(json_writer& w, const api_key& k, const std::string* secret) {
     w.StartObject();

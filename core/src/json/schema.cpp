@@ -5,19 +5,10 @@
 #include <cmath>
 
 #include "json/codec.hpp"
+#include "json/writer.hpp"
 
 namespace invsys {
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void write_string(json_writer& w, std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void write_key(json_writer& w, std::string_view k) {
-    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
 
 const char* schema_type(attribute_kind kind) noexcept {
     switch (kind) {
