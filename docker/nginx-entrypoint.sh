@@ -19,6 +19,10 @@
 #   GATEWAY_WORKERS         nginx worker processes [2]
 #   GATEWAY_READ_TIMEOUT    FastCGI send/read timeout [60s]
 #   GATEWAY_LOG_STDIO       1: access and error log to stdout/stderr [0; the image: 1]
+#   GATEWAY_SERVER_NAMES    Host names served, space-separated [localhost 127.0.0.1]
+#   GATEWAY_RATE_LIMIT      requests per API key, e.g. 200r/s or 600r/m [200r/s]
+#   GATEWAY_RATE_BURST      requests above the rate let through at once [400]
+#   GATEWAY_CONN_LIMIT      concurrent connections per client address [256]
 #
 #   nginx-entrypoint.sh          render, then exec nginx
 #   nginx-entrypoint.sh render   render only and print the conf's path
@@ -40,6 +44,9 @@ if ! messages="$(bash "$here/scripts/render-nginx-conf.sh" \
         --resolver-valid "${GATEWAY_RESOLVER_VALID:-5s}" \
         --nginx-workers "${GATEWAY_WORKERS:-2}" \
         --read-timeout "${GATEWAY_READ_TIMEOUT:-60s}" \
+        --rate-limit "${GATEWAY_RATE_LIMIT:-200r/s}" \
+        --rate-burst "${GATEWAY_RATE_BURST:-400}" \
+        --conn-limit "${GATEWAY_CONN_LIMIT:-256}" \
         $(for name in ${GATEWAY_SERVER_NAMES:-localhost 127.0.0.1}; do printf -- '--server-name %s ' "$name"; done) \
         2>&1 >/dev/null)"; then
     echo "$messages" >&2

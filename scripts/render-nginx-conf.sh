@@ -6,7 +6,7 @@
 #       [--keepalive N] [--nginx-workers N] [--read-timeout 60s] \
 #       [--server-include FILE ...] [--socket-group NAME] \
 #       [--server-name NAME ...] [--rate-limit 200r/s] [--rate-burst 400] \
-#       [--conn-limit 256]
+#       [--conn-limit 256] [--web-root DIR]
 #
 #   scripts/render-nginx-conf.sh --prefix DIR --listen 0.0.0.0:8080 \
 #       --resolve invsys:9000 [--resolver 127.0.0.11] [--resolver-valid 5s] \
@@ -32,6 +32,10 @@
 # either, 429 with Retry-After. The defaults serve one client's 64
 # concurrent requests (API.md) with room to spare.
 #
+# --web-root DIR (default: build/web of this repository, which
+# scripts/web-build.sh fills): the static files nginx serves outside /api/
+# (the admin UI at /, Swagger UI at /docs/).
+#
 # Run as root, the conf gets `user nobody GROUP;` (--socket-group, default
 # invsys, which must exist: scripts/setup.sh creates it): the nginx workers
 # then run as nobody with that group, so the FastCGI unix socket must have
@@ -43,7 +47,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 template="$here/../nginx/invsys.conf.template"
 
 usage() {
-    sed -n '2,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -66,6 +70,7 @@ server_names=()
 rate_limit=200r/s
 rate_burst=400
 conn_limit=256
+web_root="$here/../build/web"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -84,6 +89,7 @@ while [[ $# -gt 0 ]]; do
         --rate-limit) [[ $# -ge 2 ]] || die "--rate-limit needs a value"; rate_limit="$2"; shift 2 ;;
         --rate-burst) [[ $# -ge 2 ]] || die "--rate-burst needs a value"; rate_burst="$2"; shift 2 ;;
         --conn-limit) [[ $# -ge 2 ]] || die "--conn-limit needs a value"; conn_limit="$2"; shift 2 ;;
+        --web-root) [[ $# -ge 2 ]] || die "--web-root needs a value"; web_root="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -162,6 +168,9 @@ for file in ${server_includes[@]+"${server_includes[@]}"}; do
 done
 includes="${includes%$'\n'}"
 
+web_root="$(realpath -m "$web_root")"
+[[ "$web_root" != *[[:space:]\;\{\}\'\"]* ]] || die "--web-root has characters nginx cannot take: $web_root"
+
 mkdir -p "$prefix"
 prefix="$(cd "$prefix" && pwd)"
 [[ "$prefix" != *[[:space:]\;\{\}\'\"]* ]] || die "--prefix has characters nginx cannot take: $prefix"
@@ -218,6 +227,7 @@ conf="${conf//@@HOST_MAP@@/$host_map}"
 conf="${conf//@@RATE_LIMIT@@/$rate_limit}"
 conf="${conf//@@RATE_BURST@@/$rate_burst}"
 conf="${conf//@@CONN_LIMIT@@/$conn_limit}"
+conf="${conf//@@WEB_ROOT@@/$web_root}"
 if [[ "$conf" == *@@*@@* ]]; then
     die "template has a placeholder this script does not know: $(grep -o '@@[A-Z_]*@@' <<<"$conf" | head -1)"
 fi

@@ -29,6 +29,7 @@ packages=(
     docker.io debootstrap dpkg-dev
     postgresql postgresql-contrib
     clang-14 libclang-rt-14-dev clang-format
+    chromium python3-jsonschema
 )
 
 missing=()
@@ -67,3 +68,5 @@ if [[ ! -f build/CMakeCache.txt ]]; then
     cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build build -j"$jobs"
+# nginx's static files (admin UI, Swagger UI) into build/web/.
+bash scripts/web-build.sh build/web

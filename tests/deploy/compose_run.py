@@ -26,6 +26,7 @@ from deploylib import (ADMIN_KEY, BUILD_DIR, BUILD_JOBS, COMPOSE, SOURCE_DIR, Re
                        try_api, wait_until)
 
 PROJECT = os.environ.get("INVSYS_DEPLOY_PROJECT", "invsys-deploy-test")
+LOAD_RATE_LIMIT = "5000r/s"
 HOUR_US = 3600 * 1000000
 BASE_HOUR = 24 * 365 * 140  # hours after 1970: 2109, a region nothing else books
 
@@ -57,7 +58,10 @@ class Deployment:
         # Debian's docker first in PATH (compose itself talks to the socket).
         self.env["PATH"] = "/usr/bin:/bin:/usr/sbin:/sbin:" + self.env.get("PATH", "")
         self.env.update(INVSYS_HTTP_PORT=str(port), INVSYS_BACKEND_SUBNET=subnet, INVSYS_PG_PASSWORD=password,
-                        INVSYS_BUILD_JOBS=BUILD_JOBS, INVSYS_LOG_LEVEL="info")
+                        INVSYS_BUILD_JOBS=BUILD_JOBS, INVSYS_LOG_LEVEL="info",
+                        # The kill test's booking load runs on one key above the
+                        # default 200 r/s: it measures faults, not the limit.
+                        INVSYS_RATE_LIMIT=LOAD_RATE_LIMIT)
         if ADMIN_KEY:  # the deployment's first admin key, the one api() sends (deploylib.auth_headers)
             self.env["INVSYS_ADMIN_KEY"] = ADMIN_KEY
 
@@ -131,6 +135,15 @@ def check_hardening(report, dep, postgres):
             break  # one replica says it for the service
 
 
+def check_gateway_limits(report, dep):
+    """The compose file hands INVSYS_RATE_LIMIT to the gateway's rendered conf."""
+    nginx_id = dep.ids("nginx")[0]
+    conf = docker("exec", nginx_id, "cat", "/var/lib/invsys-gateway/nginx.conf").stdout
+    report.check(f"rate={LOAD_RATE_LIMIT}" in conf,
+                 f"the gateway's rate limit comes from INVSYS_RATE_LIMIT ({LOAD_RATE_LIMIT})",
+                 "; ".join(line.strip() for line in conf.splitlines() if "limit_req_zone" in line))
+
+
 def create_car(port, name):
     r = api(port, "POST", "/api/cars", {"name": name, "attributes": {"seats": 4}})
     if r.status != 201:
@@ -167,6 +180,7 @@ def sqlite_phase(report, dep):
         return
     report.check(len(dep.ids("invsys")) == 1, "SQLite: one invsys replica")
     check_hardening(report, dep, postgres=False)
+    check_gateway_limits(report, dep)
     rid = create_car(dep.port, "Deploy SQLite 1")
     first = book(dep.port, rid, BASE_HOUR, 2)
     overlap = book(dep.port, rid, BASE_HOUR + 1, 2)
