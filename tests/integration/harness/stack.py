@@ -264,6 +264,8 @@ class Nginx:
             cmd += ["--" + option.replace("_", "-"), str(value)]
         for name in self.server_names:
             cmd += ["--server-name", name]
+        # The static files of this build (scripts/web-build.sh), not the source tree's build/.
+        cmd += ["--web-root", os.path.join(BUILD_DIR, "web")]
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         if r.returncode != 0:
             raise HarnessError(f"render-nginx-conf.sh failed ({r.returncode}): "
