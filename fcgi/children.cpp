@@ -39,6 +39,7 @@ constexpr char finish_byte = 'f';
         options.stop_fd = stop_read_fd;
         options.max_requests = launch.cfg->max_requests;
         options.observer = &reporter;
+        options.database_migrated_before = launch.database_migrated_before;
         options.drain_backlog = [stop_read_fd] {
             char byte = 0;
             return ::read(stop_read_fd, &byte, 1) == 1 && byte == finish_byte;

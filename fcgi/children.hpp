@@ -59,8 +59,9 @@ struct worker_launch {
     const invsys::config* cfg = nullptr;
     int listen_fd = -1;
     scoreboard* board = nullptr;
-    int notify_fd = -1;          // write end of the master's wake-up pipe
-    std::vector<int> close_fds;  // the master's own fds a worker must not hold
+    int notify_fd = -1;                     // write end of the master's wake-up pipe
+    std::vector<int> close_fds;             // the master's own fds a worker must not hold
+    bool database_migrated_before = false;  // worker_options' field of that name
 };
 
 class children {

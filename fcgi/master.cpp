@@ -332,6 +332,7 @@ void master::look_at_scoreboards(bool search_stuck) {
 
 void master::on_pool_up(generation& g) {
     pool_up_ = true;
+    pool_.set_database_migrated();
     pool_.restart_failed_at_start(g);
 }
 

@@ -67,6 +67,7 @@ spawn_result pool::spawn(generation& g, unsigned seat) {
     launch.board = &g.board;
     launch.notify_fd = fds_.notify_write;
     launch.close_fds = {fds_.notify_read};
+    launch.database_migrated_before = database_migrated_;
     const auto entry = static_cast<unsigned>(free_entry - g.entry_used.begin());
     const worker_process* w = children_.spawn_worker(launch, g.number, seat, entry);
     if (w == nullptr) {

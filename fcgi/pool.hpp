@@ -75,6 +75,10 @@ class pool {
 
     void set_fds(const pool_fds& fds) noexcept { fds_ = fds; }
 
+    // Some worker got ready, so the database was opened and migrated: the
+    // workers started from now on may start while it does not answer.
+    void set_database_migrated() noexcept { database_migrated_ = true; }
+
     // A new generation for `cfg` (its scoreboard mapped, its seats empty);
     // nullptr when the scoreboard cannot be mapped (logged).
     generation* create_generation(const invsys::config& cfg);
@@ -131,6 +135,7 @@ class pool {
 
     children& children_;
     pool_fds fds_;
+    bool database_migrated_ = false;
     std::map<unsigned, std::unique_ptr<generation>> generations_;
     unsigned last_generation_ = 0;
     unsigned current_ = 0;

@@ -632,7 +632,8 @@ stop_cause wait_for_stop(int stop_fd, const worker& w) {
 int run_worker(const invsys::config& cfg, int listen_fd, const worker_options& options) {
     std::unique_ptr<invsys::service> service;
     try {
-        service = std::make_unique<invsys::service>(cfg);
+        service = std::make_unique<invsys::service>(
+            cfg, invsys::service_options{options.database_migrated_before});
     } catch (const std::exception& e) {
         log_error(std::string("service start failed: ") + e.what());
         return 1;

@@ -56,6 +56,10 @@ struct worker_options {
     std::function<bool()> drain_backlog;
     // Not owned; must outlive run_worker. nullptr: nobody is told.
     worker_observer* observer = nullptr;
+    // An earlier worker of this pool got ready (so the schema is
+    // migrated): a database that does not answer at start is served 503
+    // instead of failing the start (invsys::service_options).
+    bool database_migrated_before = false;
 };
 
 // Every accepted connection's peer is checked first (peer_check.hpp): one

@@ -3,11 +3,15 @@
 #
 #   scripts/pg-test-cluster.sh start DIR   create (when missing) and start it
 #   scripts/pg-test-cluster.sh url DIR     print the URL of its invsys database
+#   scripts/pg-test-cluster.sh tcp-url DIR the same over TCP (INVSYS_PG_TCP_PORT)
 #   scripts/pg-test-cluster.sh stop DIR    stop it and remove DIR
 #
 # The cluster lives in DIR (data in DIR/data, server log in DIR/server.log)
 # and listens on a unix socket in DIR only (listen_addresses = ''): no TCP
 # port, nothing reachable from outside. fsync stays on, as in production.
+# With INVSYS_PG_TCP_PORT=N when it is created, it also listens on
+# 127.0.0.1:N (its port, the socket's name too): for a test that cuts the
+# TCP route (iptables) while the socket still reaches the server.
 # Its superuser is `invsys` (trust authentication on the socket), and it
 # has a database `invsys` with btree_gist installed in its public schema. PostgreSQL refuses to run as root: as root, the
 # cluster belongs to the `postgres` system user of Debian's packages
@@ -18,10 +22,10 @@
 # cluster made by this script (the marker file .invsys-pg-test-cluster).
 #
 # Environment: INVSYS_PG_BIN (default /usr/lib/postgresql/15/bin),
-# INVSYS_PG_USER (see above).
+# INVSYS_PG_USER (see above), INVSYS_PG_TCP_PORT (see above).
 set -euo pipefail
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# == 2 ]] || usage
 command="$1"
 [[ -n "$2" ]] || usage
@@ -41,6 +45,7 @@ fi
 marker="$dir/.invsys-pg-test-cluster"
 data="$dir/data"
 log="$dir/server.log"
+tcp_port_file="$dir/tcp-port"
 db_user=invsys
 database=invsys
 
@@ -76,10 +81,18 @@ url_encode() {
     printf '%s' "$out"
 }
 
-url() { printf 'postgresql://%s@%s/%s\n' "$db_user" "$(url_encode "$dir")" "$database"; }
+# The cluster's port: 5432 (on the socket only), or its TCP port.
+port() { if [[ -f "$tcp_port_file" ]]; then cat "$tcp_port_file"; else echo 5432; fi; }
+
+url() { printf 'postgresql://%s@%s:%s/%s\n' "$db_user" "$(url_encode "$dir")" "$(port)" "$database"; }
+
+tcp_url() {
+    [[ -f "$tcp_port_file" ]] || die "$dir listens on no TCP port (create it with INVSYS_PG_TCP_PORT)"
+    printf 'postgresql://%s@127.0.0.1:%s/%s\n' "$db_user" "$(port)" "$database"
+}
 
 psql_admin() {
-    "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -U "$db_user" -d postgres "$@"
+    "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$(port)" -U "$db_user" -d postgres "$@"
 }
 
 start() {
@@ -102,13 +115,19 @@ start() {
             rm -rf -- "$dir"  # ours: it was missing or empty
             die "initdb failed"
         fi
+        local listen="" port=5432
+        if [[ -n "${INVSYS_PG_TCP_PORT:-}" ]]; then
+            [[ "$INVSYS_PG_TCP_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || die "INVSYS_PG_TCP_PORT must be a port number"
+            listen=127.0.0.1
+            port="$INVSYS_PG_TCP_PORT"
+        fi
         cat >>"$data/postgresql.conf" <<EOF
 
 # pg-test-cluster.sh
-listen_addresses = ''
+listen_addresses = '$listen'
 unix_socket_directories = '$dir'
 unix_socket_permissions = 0700
-port = 5432
+port = $port
 fsync = on
 synchronous_commit = on
 full_page_writes = on
@@ -117,6 +136,7 @@ shared_buffers = 32MB
 log_min_messages = warning
 log_min_error_statement = panic
 EOF
+        [[ -z "$listen" ]] || echo "$port" >"$tcp_port_file"
         touch "$marker"
     fi
 
@@ -130,7 +150,7 @@ EOF
         psql_admin -c "CREATE DATABASE $database"
         # In public, once: tests that give each case a schema of its own
         # (search_path) and drop it afterwards must not own the extension.
-        "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -U "$db_user" -d "$database" \
+        "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$(port)" -U "$db_user" -d "$database" \
             -c "CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public"
     fi
 }
@@ -150,5 +170,6 @@ case "$command" in
     start) start ;;
     stop) stop ;;
     url) url ;;
+    tcp-url) tcp_url ;;
     *) usage ;;
 esac

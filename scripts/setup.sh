@@ -29,7 +29,7 @@ packages=(
     docker.io debootstrap dpkg-dev
     postgresql postgresql-contrib
     clang-14 libclang-rt-14-dev clang-format
-    chromium python3-jsonschema
+    chromium python3-jsonschema iptables
 )
 
 missing=()

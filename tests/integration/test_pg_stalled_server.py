@@ -5,7 +5,9 @@ SIGSTOP: the kernel still acknowledges every packet, so only invsys's own bounds
 (core/src/storage/postgresql/stall_guard.hpp, connect_timeout, statement_timeout). With the
 server stopped, each request is answered 503 problem+json with Retry-After within those bounds,
 never hangs until the worker is killed; health says 503 too. After SIGCONT the pool reconnects by
-itself and bookings are 201 again; nothing is stored twice or overlapping.
+itself and bookings are 201 again; nothing is stored twice or overlapping. A worker started while
+the server is stopped (the one before it was killed) does not hang in its start-up: it answers 503
+too, and 201 once the server continues.
 """
 
 import os
@@ -160,6 +162,31 @@ class PgStalledServerTest(ApiAssertions):
         # before it stopped (none is acknowledged; each may or may not have committed).
         self.assertGreaterEqual(rows[0][0], 2)
         self.assertLessEqual(rows[0][0], 2 + 3)
+
+    def test_a_worker_started_while_the_server_is_stopped_answers_503_then_recovers(self):
+        r = self.req("POST", "/api/cars", json={"name": "restarted while stalled"})
+        self.assertStatus(r, 201)
+        rid = r.json()["id"]
+        self.stop_server()
+        try:
+            old = set(self.fcgi.worker_pids())
+            for pid in old:
+                os.kill(pid, signal.SIGKILL)
+            # The master replaces the killed worker; its start-up must not wait on the server for ever.
+            self.fcgi.wait_workers(1, timeout=30, exclude=old)
+            start = time.monotonic()
+            r = self.book(rid, 25)
+            took = time.monotonic() - start
+            self.assertStatus(r, 503, "a booking on the new worker with the server stopped\n" + self.log_tails())
+            self.assertEqual(r.content_type, "application/problem+json")
+            self.assertLess(took, ANSWER_WITHIN_S, f"answered after {took:.1f} s")
+            h = self.req("GET", "/api/health")
+            self.assertStatus(h, 503, "health on the new worker with the server stopped")
+        finally:
+            self.resume_server()
+        ok = wait_until(lambda: self.req("GET", "/api/health", timeout=15).status == 200, 30, interval=0.2)
+        self.assertTrue(ok, "not healthy again after SIGCONT\n" + self.log_tails())
+        self.assertStatus(self.book(rid, 26), 201, "a booking on the new worker after the server continued")
 
 
 if __name__ == "__main__":

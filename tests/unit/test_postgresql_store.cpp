@@ -382,6 +382,36 @@ TEST_CASE("a server that cannot be reached is refused at open, without quoting t
     }
 }
 
+TEST_CASE("opened lazily, an unreachable server gives unavailable on use, not at open",
+          "[.postgresql][store][open]") {
+    // A worker restarted during an outage (service_options): it must start.
+    store_options options;
+    options.open_lazily = true;
+    std::unique_ptr<store> db;
+    REQUIRE_NOTHROW(
+        db = store::open("postgresql://invsys@127.0.0.1:1/invsys?connect_timeout=2", options));
+    for (int use = 0; use < 2; ++use) {  // and again: nothing is left broken
+        try {
+            db->ping();
+            FAIL("a ping reached port 1");
+        } catch (const error& e) {
+            CHECK(e.code() == error_code::unavailable);
+            CHECK(retry_after_of(e) == "1");
+        }
+    }
+    CHECK_THROWS_AS(db->find_resource("Car", "00000000-0000-4000-8000-000000000000"), error);
+}
+
+TEST_CASE("opened lazily, a reachable server serves from the first use",
+          "[.postgresql][store][open]") {
+    store_options options;
+    options.open_lazily = true;
+    fresh_store s(options);
+    const resource car = make_resource("Car", "Lazy1");
+    CHECK_NOTHROW(s.db->insert_resource(car));
+    CHECK(s.db->find_resource("Car", car.id));
+}
+
 TEST_CASE("an empty PostgreSQL connection string is refused", "[.postgresql][store][open]") {
     const std::string url = GENERATE(as<std::string>{}, "postgresql:", "postgresql:   ");
     CAPTURE(url);

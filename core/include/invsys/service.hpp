@@ -36,13 +36,21 @@ struct http_response {
     std::string body;
 };
 
+struct service_options {
+    // An earlier process of this pool opened the database and migrated it:
+    // a PostgreSQL server that does not answer now is logged, and the
+    // service starts anyway, answering 503 until the server is back (a
+    // worker restarted during an outage must serve, not crash-loop).
+    bool database_migrated_before = false;
+};
+
 class service {
   public:
     // Loads the plugins from cfg.plugin_dir, opens the database and applies
     // pending migrations. Throws std::runtime_error when the database cannot
-    // be opened or migrated; plugins that fail to load are logged and
-    // skipped.
-    explicit service(const config& cfg);
+    // be opened or migrated (but see service_options); plugins that fail
+    // to load are logged and skipped.
+    explicit service(const config& cfg, const service_options& options = {});
     ~service();
     service(const service&) = delete;
     service& operator=(const service&) = delete;

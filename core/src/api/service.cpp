@@ -8,6 +8,7 @@
 #include "api/pipeline.hpp"
 #include "api/router.hpp"
 #include "booking/type_rules.hpp"
+#include "error/error.hpp"
 #include "json/codec.hpp"
 #include "plugins/registry.hpp"
 #include "storage/store.hpp"
@@ -67,18 +68,27 @@ struct service::impl {
     key_cache keys{*db};
     api_context context{cfg, registry, *db, types_json, keys};
 
-    explicit impl(const config& c)
+    impl(const config& c, const service_options& options)
         : cfg(c),
           registry(with_configured_rules(load_plugins(c), c)),
           db(store::open(c.database, {c.busy_timeout_ms, connections_of(c), c.pg_connect_timeout_s,
                                       c.pg_statement_timeout_ms, c.pg_tcp_user_timeout_ms,
-                                      c.pg_keepalives_idle_s})),
+                                      c.pg_keepalives_idle_s, options.database_migrated_before})),
           types_json(describe_types(registry)) {
-        db->migrate();
+        try {
+            db->migrate();
+        } catch (const error& e) {
+            // Only an unreachable server, and only when the schema is known
+            // to be migrated already (an earlier worker did it).
+            if (!options.database_migrated_before || e.code() != error_code::unavailable) throw;
+            log_warn("the database does not answer at start (" + std::string(e.what()) +
+                     "); serving 503 until it does");
+        }
     }
 };
 
-service::service(const config& cfg) : impl_(std::make_unique<impl>(cfg)) {}
+service::service(const config& cfg, const service_options& options)
+    : impl_(std::make_unique<impl>(cfg, options)) {}
 service::~service() = default;
 
 std::string service::list_plugins(const std::string& plugin_dir) {

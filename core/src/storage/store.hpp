@@ -33,6 +33,11 @@ struct store_options {
     unsigned statement_timeout_ms = 10000;
     unsigned tcp_user_timeout_ms = 10000;
     unsigned keepalives_idle_s = 10;
+    // PostgreSQL: open no connection until one is needed, so that an
+    // unreachable server does not fail the opening (every use then fails
+    // with error(unavailable) until it answers). For a worker started
+    // while the server is down, after an earlier one migrated the schema.
+    bool open_lazily = false;
 };
 
 struct allocation_filter {

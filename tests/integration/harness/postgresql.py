@@ -72,9 +72,11 @@ def parse_pg_url(url):
     if "@" in netloc:
         user, netloc = netloc.rsplit("@", 1)
         user = urllib.parse.unquote(user.split(":", 1)[0])
-    host, port = urllib.parse.unquote(netloc), None
-    if not host.startswith("/") and re.search(r":\d+$", host):
-        host, port = host.rsplit(":", 1)
+    # The port first: a socket directory is percent-encoded (its '/' and ':' too).
+    port = None
+    if re.search(r":\d+$", netloc):
+        netloc, port = netloc.rsplit(":", 1)
+    host = urllib.parse.unquote(netloc)
     query = urllib.parse.parse_qs(split.query)
     if "host" in query:
         host = query["host"][0]
@@ -149,9 +151,11 @@ class PgDatabase:
 
     The cluster is the one named by INVSYS_TEST_POSTGRESQL_URL (one per test run), or, when that is
     unset, a private one started in `private_dir` by scripts/pg-test-cluster.sh (stopped and
-    removed by drop()); always a private one with private=True (a test that stops its server)."""
+    removed by drop()); always a private one with private=True (a test that stops its server).
+    tcp_port (private only): the cluster also listens on 127.0.0.1:tcp_port, and `tcp_url` names
+    this database there, while psql and `url` keep to its unix socket."""
 
-    def __init__(self, private_dir=None, cluster_url=None, private=False):
+    def __init__(self, private_dir=None, cluster_url=None, private=False, tcp_port=None):
         if not private:
             cluster_url = cluster_url or next(filter(None, map(os.environ.get, POSTGRESQL_URL_VARS)), None)
         self.private_dir = None
@@ -159,8 +163,11 @@ class PgDatabase:
             if private_dir is None:
                 raise HarnessError("PgDatabase: no INVSYS_TEST_POSTGRESQL_URL and no directory for a private cluster")
             self.private_dir = private_dir
+            env = dict(os.environ)
+            if tcp_port is not None:
+                env["INVSYS_PG_TCP_PORT"] = str(tcp_port)
             r = subprocess.run(["bash", PG_CLUSTER_SCRIPT, "start", private_dir], stdin=subprocess.DEVNULL,
-                               capture_output=True, timeout=PG_CLUSTER_TIMEOUT_S)
+                               capture_output=True, timeout=PG_CLUSTER_TIMEOUT_S, env=env)
             if r.returncode != 0:
                 raise HarnessError(f"pg-test-cluster.sh start {private_dir} failed ({r.returncode}):\n"
                                    f"{r.stdout.decode(errors='replace')}{r.stderr.decode(errors='replace')}")
@@ -168,6 +175,7 @@ class PgDatabase:
                                capture_output=True, timeout=30, check=True)
             cluster_url = r.stdout.decode().strip()
         self.cluster_url = cluster_url
+        self.tcp_port = tcp_port
         self.host, self.port, self.user, _ = parse_pg_url(cluster_url)
         self.name = "invsys_" + os.urandom(6).hex()
         self.created = False
@@ -178,6 +186,14 @@ class PgDatabase:
         netloc = (urllib.parse.quote(self.user, safe="") + "@" if self.user else "") \
             + urllib.parse.quote(self.host, safe="") + (f":{self.port}" if self.port else "")
         return f"postgresql://{netloc}/{self.name}"
+
+    @property
+    def tcp_url(self):
+        """This database over TCP (a private cluster made with tcp_port)."""
+        if self.tcp_port is None:
+            raise HarnessError("PgDatabase: made without tcp_port")
+        user = urllib.parse.quote(self.user, safe="") + "@" if self.user else ""
+        return f"postgresql://{user}127.0.0.1:{self.tcp_port}/{self.name}"
 
     def admin(self, sql, dbname="postgres"):
         return psql(self.host, self.port, self.user, dbname, sql)

@@ -28,12 +28,15 @@ class connection_pool {
 
     // `first` is open already: the backend opens it itself, so that a bad
     // path or an unreachable server fails the store's construction with
-    // the backend's own message.
+    // the backend's own message. nullptr: the pool starts empty, and the
+    // first acquire() opens one.
     connection_pool(std::unique_ptr<Connection> first, opener open, unsigned size)
         : open_connection_(std::move(open)), size_(size == 0 ? 1 : size) {
         idle_.reserve(size_);  // so that give_back never allocates
-        idle_.push_back(std::move(first));
-        open_ = 1;
+        if (first) {
+            idle_.push_back(std::move(first));
+            open_ = 1;
+        }
     }
     connection_pool(const connection_pool&) = delete;
     connection_pool& operator=(const connection_pool&) = delete;

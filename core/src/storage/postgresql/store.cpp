@@ -116,7 +116,7 @@ class postgresql_store final
           // answers cancels the statement first (57014, busy).
           guard_(std::chrono::milliseconds(options.statement_timeout_ms + 1000)),
           pool_(
-              first_connection(conninfo, options),
+              options.open_lazily ? nullptr : first_connection(conninfo, options),
               [conninfo, options] { return another_connection(conninfo, options); },
               options.connections) {}
 
