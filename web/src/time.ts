@@ -139,7 +139,8 @@ export function barGeometry(iv: Interval, w: Window, width: number): BarGeometry
   const cutEnd = to > w.to;
   const left = cutStart ? 0 : xOf(from, w, width);
   const right = cutEnd ? width : xOf(to, w, width);
-  return { left, width: Math.max(right - left, 1), cutStart, cutEnd };
+  // No minimum here: the track may be measured in fractions (CSS min-width keeps a short bar visible).
+  return { left, width: right - left, cutStart, cutEnd };
 }
 
 /** Zoom levels: how many viewport widths the track is. */
