@@ -278,6 +278,17 @@ async function a11y(browser) {
 
   await page.goto(base + "/");
   await page.getByLabel("API key").waitFor();
+  // The check can fail: an image without alt text (critical) is found.
+  await page.evaluate(axeSource);
+  const canary = await page.evaluate(async () => {
+    const img = document.createElement("img");
+    img.src = "/assets/icon.svg";
+    document.body.append(img);
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    img.remove();
+    return r.violations.filter((v) => v.impact === "critical").map((v) => v.id);
+  });
+  check(canary.includes("image-alt"), `axe finds a planted violation: ${JSON.stringify(canary)}`);
   await audit("sign-in");
   await signIn(page, keys.writer);
   for (const [name, hash, ready] of [
