@@ -100,6 +100,14 @@ async function flow(browser) {
   const csp = index.headers()["content-security-policy"] ?? "";
   check(index.status() === 200, `GET / is ${index.status()}`);
   check(/default-src 'self'/.test(csp) && /frame-ancestors 'none'/.test(csp) && !/unsafe-inline/.test(csp), `CSP: ${csp}`);
+  check(index.headers()["cache-control"] === "no-cache", `index.html is revalidated: ${index.headers()["cache-control"]}`);
+  check(index.headers()["x-content-type-options"] === "nosniff", "nosniff on the page");
+  const script = /src="(\/assets\/app-[^"]+\.js)"/.exec(await index.text())?.[1];
+  check(script, "index.html names a content-hashed script");
+  const asset = await page.request.get(base + script);
+  check(asset.status() === 200 && /immutable/.test(asset.headers()["cache-control"] ?? "") && /javascript/.test(asset.headers()["content-type"] ?? ""), `the script is cached for long: ${JSON.stringify(asset.headers())}`);
+  const unknown = await page.request.get(base + "/no-such-page");
+  check(unknown.status() === 404 && /problem\+json/.test(unknown.headers()["content-type"] ?? ""), `an unknown path is the 404 problem: ${unknown.status()}`);
 
   await signIn(page, keys.writer);
   await page.goto(base + "/#/types");
