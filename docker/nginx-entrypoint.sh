@@ -23,6 +23,7 @@
 #   GATEWAY_RATE_LIMIT      requests per API key, e.g. 200r/s or 600r/m [200r/s]
 #   GATEWAY_RATE_BURST      requests above the rate let through at once [400]
 #   GATEWAY_CONN_LIMIT      concurrent connections per client address [256]
+#   GATEWAY_WEB_ROOT        the built web/ served at / and /docs/ [/usr/share/invsys/web]
 #
 #   nginx-entrypoint.sh          render, then exec nginx
 #   nginx-entrypoint.sh render   render only and print the conf's path
@@ -47,6 +48,7 @@ if ! messages="$(bash "$here/scripts/render-nginx-conf.sh" \
         --rate-limit "${GATEWAY_RATE_LIMIT:-200r/s}" \
         --rate-burst "${GATEWAY_RATE_BURST:-400}" \
         --conn-limit "${GATEWAY_CONN_LIMIT:-256}" \
+        --web-root "${GATEWAY_WEB_ROOT:-/usr/share/invsys/web}" \
         $(for name in ${GATEWAY_SERVER_NAMES:-localhost 127.0.0.1}; do printf -- '--server-name %s ' "$name"; done) \
         2>&1 >/dev/null)"; then
     echo "$messages" >&2

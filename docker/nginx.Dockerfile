@@ -3,9 +3,28 @@
 # network (`--resolve invsys:9000` through Docker's DNS). Build context: the
 # repository root
 #   docker build -f docker/nginx.Dockerfile -t invsys/gateway:local .
-# One stage: nothing is compiled. The files keep the repository's layout
-# under /usr/local/share/invsys-gateway, so the entrypoint finds the render
-# script and the template as it does in a checkout.
+# Two stages: `web` builds the static site (the admin UI, and Swagger UI's
+# docs/ when web/'s build makes it) with Debian's nodejs and npm from
+# web/package-lock.json; the gateway stage copies the result to
+# /usr/share/invsys/web (GATEWAY_WEB_ROOT). The gateway's files keep the
+# repository's layout under /usr/local/share/invsys-gateway, so the
+# entrypoint finds the render script and the template as in a checkout.
+
+FROM debian:bookworm-slim AS web
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        nodejs npm ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+# Debian 12's nodejs is 18: npm warns about web/package.json's engines (the
+# >= 20.19 is @redocly/cli's, a test tool); the site's build needs only
+# TypeScript and esbuild, which run on 18. Install scripts stay off.
+RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+COPY web/ ./
+COPY tests/web/unit/ /src/tests/web/unit/
+RUN mkdir -p /out && INVSYS_WEB_OUT=/out npm run --silent build \
+    && test -f /out/index.html && find /out -name '*.map' -delete
 
 FROM debian:bookworm-slim
 
@@ -17,6 +36,7 @@ RUN apt-get update \
 COPY nginx/invsys.conf.template /usr/local/share/invsys-gateway/nginx/invsys.conf.template
 COPY scripts/render-nginx-conf.sh /usr/local/share/invsys-gateway/scripts/render-nginx-conf.sh
 COPY docker/nginx-entrypoint.sh /usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh
+COPY --from=web /out/ /usr/share/invsys/web/
 
 # The prefix belongs to the unprivileged www-data (nginx runs as it, master
 # included: no `user` directive, port 8080). The logs go to the container's
@@ -24,6 +44,7 @@ COPY docker/nginx-entrypoint.sh /usr/local/share/invsys-gateway/docker/nginx-ent
 RUN chmod 0755 /usr/local/share/invsys-gateway/docker/nginx-entrypoint.sh \
         /usr/local/share/invsys-gateway/scripts/render-nginx-conf.sh \
     && chmod 0644 /usr/local/share/invsys-gateway/nginx/invsys.conf.template \
+    && chmod -R a+rX /usr/share/invsys/web \
     && mkdir -p /var/lib/invsys-gateway/logs /var/lib/invsys-gateway/tmp \
     && ln -sf /dev/stdout /var/lib/invsys-gateway/logs/access.log \
     && ln -sf /dev/stderr /var/lib/invsys-gateway/logs/error.log \

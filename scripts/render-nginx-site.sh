@@ -5,7 +5,11 @@
 # `http` block of Debian's /etc/nginx/nginx.conf instead of a whole conf.
 #
 #   scripts/render-nginx-site.sh --listen 127.0.0.1:8080 \
-#       --upstream unix:/run/invsys/invsys.sock [--access-log PATH] > invsys.site
+#       --upstream unix:/run/invsys/invsys.sock [--access-log PATH] \
+#       [--web-root DIR] > invsys.site
+#
+# --web-root: the built web/ (admin UI at /, Swagger UI at /docs/); default
+# /usr/share/invsys/web, where the Debian package installs it.
 #
 # From the rendered conf's `http` block: the upstream and map blocks, the
 # limit zones and log_format stay at the site's top level (http context,
@@ -20,12 +24,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 listen=""
 upstream=""
 access_log=/var/log/nginx/invsys-access.log
+web_root=/usr/share/invsys/web
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --listen) listen="$2"; shift 2 ;;
         --upstream) upstream="$2"; shift 2 ;;
         --access-log) access_log="$2"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --web-root) web_root="$2"; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "render-nginx-site.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -41,7 +47,7 @@ else
     render=(bash)
 fi
 "${render[@]}" "$here/render-nginx-conf.sh" --prefix "$work/prefix" --listen "$listen" \
-    --upstream "$upstream" >/dev/null 2>"$work/messages" || { cat "$work/messages" >&2; exit 1; }
+    --upstream "$upstream" --web-root "$web_root" >/dev/null 2>"$work/messages" || { cat "$work/messages" >&2; exit 1; }
 
 echo "# invsys gateway site, rendered from nginx/invsys.conf.template by"
 echo "# scripts/render-nginx-site.sh (listen $listen, upstream $upstream)."

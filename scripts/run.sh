@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # THE RUN COMMAND: installs what is missing, builds, then serves the invsys
-# API on http://127.0.0.1:${INVSYS_PORT:-8080}/api/ until Ctrl-C (or
-# SIGTERM), which stops nginx and invsys-fcgi cleanly.
+# API on http://127.0.0.1:${INVSYS_PORT:-8080}/api/ and the admin page on
+# http://127.0.0.1:${INVSYS_PORT:-8080}/ (build/web, which setup.sh builds)
+# until Ctrl-C (or SIGTERM), which stops nginx and invsys-fcgi cleanly.
 #
 #   scripts/run.sh
 #
@@ -168,8 +169,9 @@ render_limits=()
 [[ -z "${INVSYS_RATE_LIMIT:-}" ]] || render_limits+=(--rate-limit "$INVSYS_RATE_LIMIT")
 [[ -z "${INVSYS_RATE_BURST:-}" ]] || render_limits+=(--rate-burst "$INVSYS_RATE_BURST")
 [[ -z "${INVSYS_CONN_LIMIT:-}" ]] || render_limits+=(--conn-limit "$INVSYS_CONN_LIMIT")
+[[ -f build/web/index.html ]] || fail "build/web/index.html is missing (scripts/web-build.sh builds the admin page)"
 bash scripts/render-nginx-conf.sh --prefix "$nginx_prefix" --listen "127.0.0.1:$port" \
-    --upstream "unix:$socket" ${render_limits[@]+"${render_limits[@]}"} >/dev/null
+    --upstream "unix:$socket" --web-root "$root/build/web" ${render_limits[@]+"${render_limits[@]}"} >/dev/null
 echo "run.sh: starting nginx on 127.0.0.1:$port (logs: var/nginx/logs/)" >&2
 setsid nginx -p "$nginx_prefix/" -c "$nginx_prefix/nginx.conf" >>"$nginx_log" 2>&1 </dev/null &
 nginx_pid=$!
@@ -187,6 +189,7 @@ done
 [[ $healthy == 1 ]] || fail "GET $url/api/health did not answer 200 within 30 s"
 
 echo
+echo "invsys: the admin page is $url/ (sign in with an API key)"
 echo "invsys is serving on $url/api/  (try: curl -H \"Authorization: Bearer \$(cat var/admin-key)\" $url/api/types)"
 echo "Press Ctrl-C to stop."
 echo

@@ -253,7 +253,9 @@ grep -q '^EXPOSE 9000' docker/invsys.Dockerfile && pass "docker/invsys.Dockerfil
 
 build_packages="$(stage_packages docker/invsys.Dockerfile 0)"
 runtime_packages="$(stage_packages docker/invsys.Dockerfile 1)"
-gateway_packages="$(stage_packages docker/nginx.Dockerfile 0)"
+# The gateway image: stage 0 builds web/ (node), stage 1 is what runs.
+gateway_web_packages="$(stage_packages docker/nginx.Dockerfile 0)"
+gateway_packages="$(stage_packages docker/nginx.Dockerfile 1)"
 postgres_packages="$(stage_packages docker/postgres.Dockerfile 0)"
 grep -qx postgresql-15 <<<"$postgres_packages" && pass "the PostgreSQL image installs Debian's postgresql-15" ||
     fail "postgres packages: $postgres_packages"
@@ -271,13 +273,18 @@ done
     fail "the build stage lacks:$missing_build"
 grep -qx nginx <<<"$gateway_packages" && grep -qx curl <<<"$gateway_packages" &&
     pass "the gateway image installs nginx and curl (health check)" || fail "gateway packages: $gateway_packages"
+grep -qx nodejs <<<"$gateway_web_packages" && grep -qx npm <<<"$gateway_web_packages" &&
+    ! grep -qx -e nodejs -e npm <<<"$gateway_packages" &&
+    grep -q 'COPY --from=web /out/ /usr/share/invsys/web/' docker/nginx.Dockerfile &&
+    pass "the gateway image builds web/ in its own stage and keeps only the result" ||
+    fail "gateway web stage: $gateway_web_packages / runtime: $gateway_packages"
 grep -qx libfcgi-bin <<<"$runtime_packages" && pass "the invsys image installs cgi-fcgi (health check)" ||
     fail "libfcgi-bin missing from the runtime stage"
 
 if compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
     # One apt-cache call (each reads every list): a package it knows has a
     # "NAME:" line followed by a real Candidate.
-    all_packages="$(sort -u <<<"$build_packages"$'\n'"$runtime_packages"$'\n'"$gateway_packages"$'\n'"$postgres_packages")"
+    all_packages="$(sort -u <<<"$build_packages"$'\n'"$runtime_packages"$'\n'"$gateway_web_packages"$'\n'"$gateway_packages"$'\n'"$postgres_packages")"
     # shellcheck disable=SC2086
     known="$(apt-cache policy $all_packages 2>/dev/null |
         awk '/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) }
@@ -549,7 +556,7 @@ if [[ -n "$nginx_pid" ]]; then
     else
         fail "an unknown service name: status $code $(head -c 200 "$work/body" 2>/dev/null)"
     fi
-    code="$(curl -s -o /dev/null -w '%{http_code}' "$base/index.html" || true)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' "$base/no-such-page" || true)"
     [[ "$code" == 404 ]] && pass "off the API: 404 from the container conf" || fail "off the API: $code"
 
 elif [[ $stubs_ready == 1 ]]; then

@@ -166,7 +166,9 @@ assert isinstance(p["title"], str) and p["title"] and isinstance(p["detail"], st
 
 expect_problem 502 "no FastCGI server behind /api/" "$base/api/health"
 expect_problem 502 "no FastCGI server behind /api/ (POST)" -X POST -d '{"name":"x"}' "$base/api/cars"
-expect_problem 404 "a path off the API" "$base/index.html"
+expect_problem 404 "a path off the API" "$base/no-such-page"
+expect_problem 404 "a missing asset" "$base/assets/no-such-file.js"
+expect_problem 404 "the assets directory itself" "$base/assets/"
 expect_problem 404 "an internal error location fetched directly" "$base/.invsys-problem/502"
 expect_problem 413 "a 2 MiB body" -X POST -H 'Content-Type: application/json' \
     --data-binary @<(head -c 2097152 /dev/zero | tr '\0' 'a') "$base/api/cars"
