@@ -1,6 +1,7 @@
 // invsys-admin: API keys on the database the configuration names, for the
 // first key and for operators; works with the service running or not
-// (core/include/invsys/key_admin.hpp). Secrets are read from the
+// (core/include/invsys/key_admin.hpp). Backups and restores of that
+// database (core/include/invsys/db_admin.hpp, docs/operations.md). Secrets are read from the
 // environment, never from the command line (which `ps` shows everyone).
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 #include <invsys/config.hpp>
+#include <invsys/db_admin.hpp>
 #include <invsys/key_admin.hpp>
 #include <invsys/log.hpp>
 #include <string>
@@ -21,6 +23,8 @@ constexpr const char* usage =
     "       invsys-admin [--config FILE] keys ensure --role ROLE --name NAME\n"
     "       invsys-admin [--config FILE] keys list\n"
     "       invsys-admin [--config FILE] keys revoke ID\n"
+    "       invsys-admin [--config FILE] backup FILE\n"
+    "       invsys-admin [--config FILE] restore FILE\n"
     "\n"
     "API keys on the database of the configuration (the same file as\n"
     "invsys-fcgi's, with its INVSYS_* environment overrides), whether the\n"
@@ -33,6 +37,13 @@ constexpr const char* usage =
     "           given ROLE and un-revoked): for scripts and tests.\n"
     "  list     live keys, one a line: id, role, name, created, last used.\n"
     "  revoke   revokes a key; every worker stops taking it within 2 s.\n"
+    "\n"
+    "  backup   a consistent copy of the database into FILE (never\n"
+    "           overwritten), while the service serves: SQLite VACUUM INTO,\n"
+    "           PostgreSQL pg_dump -Fc. The audit trail is in it.\n"
+    "  restore  FILE back in place of the database, with the service\n"
+    "           stopped (refused while anything has the database open, and\n"
+    "           for a file that is not an invsys backup or has a newer schema).\n"
     "\n"
     "  --config FILE  the configuration (default: $INVSYS_CONFIG, else none:\n"
     "                 the built-in defaults and INVSYS_* variables)\n"
@@ -65,7 +76,20 @@ bool take_value(int argc, char** argv, int& i, std::string_view flag, std::strin
     return false;
 }
 
+int run_backup(const options& opt) {
+    const invsys::config cfg = invsys::config::load(opt.config_path);
+    const bool restore = opt.words[0] == "restore";
+    const invsys::backup_report r = restore ? invsys::restore_database(cfg, opt.words[1])
+                                            : invsys::backup_database(cfg, opt.words[1]);
+    std::fprintf(stderr, "invsys-admin: %s %s (%s, schema %d, %llu bytes) in %.3f s\n",
+                 restore ? "restored the database from" : "backed up the database to",
+                 opt.words[1].c_str(), r.backend.c_str(), r.schema_version,
+                 static_cast<unsigned long long>(r.bytes), r.seconds);
+    return 0;
+}
+
 int run(const options& opt) {
+    if (opt.words[0] == "backup" || opt.words[0] == "restore") return run_backup(opt);
     const std::string& command = opt.words[1];
     invsys::config cfg = invsys::config::load(opt.config_path);
     // The service's own start-up lines (migrations) only when they matter.
@@ -118,8 +142,17 @@ int main(int argc, char** argv) {
             return usage_error("unknown option '" + std::string(arg) + "'");
         opt.words.emplace_back(arg);
     }
+    if (!opt.words.empty() && (opt.words[0] == "backup" || opt.words[0] == "restore")) {
+        if (opt.words.size() != 2) return usage_error("'" + opt.words[0] + "' takes one FILE");
+        try {
+            return run(opt);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "invsys-admin: %s\n", e.what());
+            return 1;
+        }
+    }
     if (opt.words.size() < 2 || opt.words[0] != "keys")
-        return usage_error("expected 'keys <command>'");
+        return usage_error("expected 'keys <command>', 'backup FILE' or 'restore FILE'");
     const std::string& command = opt.words[1];
     const std::size_t wanted = command == "revoke" ? 3 : 2;
     if (command != "create" && command != "ensure" && command != "list" && command != "revoke")

@@ -37,6 +37,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/invsys.conf DESTINATION /etc/invsy
 install(FILES ${INVSYS_PACKAGE_SITE} DESTINATION /etc/nginx/sites-available RENAME invsys COMPONENT service)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/invsys-fcgi.service DESTINATION /lib/systemd/system
     COMPONENT service)
+# Scheduled backups (docs/operations.md): installed, not enabled.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/invsys-backup.service
+              ${PROJECT_SOURCE_DIR}/packaging/invsys-backup.timer
+        DESTINATION /lib/systemd/system COMPONENT service)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/operations.md DESTINATION share/doc/invsys COMPONENT service)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/invsys COMPONENT service)
 # The admin UI (and Swagger UI's docs/ when built): scripts/web-build.sh's
 # output. A package without it would serve 404 at /, so its absence fails.

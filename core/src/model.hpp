@@ -79,4 +79,18 @@ struct api_key {
     std::optional<std::int64_t> last_used_us;
 };
 
+// One entry of the audit trail (audit/audit.hpp): one recorded change.
+// The JSON texts are the rows as the API showed them.
+struct audit_entry {
+    std::string id;  // a UUID: the listing's cursor
+    std::int64_t at_us = 0;
+    std::string key_id, key_name;  // who; never the secret
+    std::string request_id, method, route;
+    std::string action;       // create, update, delete, force-delete, revoke, ensure
+    std::string entity_kind;  // resource, allocation, key
+    std::string entity_id;
+    std::optional<std::string> resource_id;  // the resource it is or belongs to
+    std::optional<std::string> before_json, after_json;
+};
+
 }  // namespace invsys

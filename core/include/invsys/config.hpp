@@ -78,6 +78,10 @@ struct config {
     std::size_t max_page_bytes = 1024 * 1024;
     // debug, info, warn, error.
     std::string log_level = "info";
+    // How long the audit trail keeps an entry (`audit.retention_days`,
+    // INVSYS_AUDIT_RETENTION_DAYS); 0 keeps every entry forever. Pruned in
+    // batches, at most once a minute per worker (audit/retention.hpp).
+    unsigned audit_retention_days = 0;
     // A FastCGI connection whose peer neither sends nor reads for this long
     // (seconds) is closed; also the longest its request header, its body
     // or its response may take as a whole.

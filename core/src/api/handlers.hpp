@@ -79,5 +79,7 @@ http_response list_available_resources(const api_call& call);
 http_response list_free_gaps(const api_call& call);
 http_response book_any_free(const api_call& call);
 
+http_response list_audit(const api_call& call);
+
 }  // namespace api
 }  // namespace invsys

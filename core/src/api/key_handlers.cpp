@@ -44,7 +44,7 @@ http_response get_current_key(const api_call& call) {
 }
 
 http_response delete_key(const api_call& call) {
-    call.ctx.db.revoke_key(call.where.resource_id, now_micros());
+    invsys::revoke_key(call.ctx.db, call.where.resource_id);
     return empty_response(204);
 }
 

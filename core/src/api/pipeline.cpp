@@ -11,6 +11,8 @@
 #include "api/http.hpp"
 #include "api/idempotency.hpp"
 #include "api/router.hpp"
+#include "audit/audit.hpp"
+#include "audit/retention.hpp"
 #include "auth/credentials.hpp"
 #include "error/error.hpp"
 #include "json/codec.hpp"
@@ -22,9 +24,11 @@ namespace {
 
 // replay_idempotent comes after authorize: a key's answers are replayed
 // only to a caller allowed to make the request, in the caller's scope.
-constexpr std::array<stage, 9> chain{answer_head,     stamp_request_id, log_request,
-                                     answer_problems, limit_body,       authenticate,
-                                     route_request,   authorize,        replay_idempotent};
+// attribute_changes before replay_idempotent: the idempotent request's
+// transaction records its changes with their origin.
+constexpr std::array<stage, 10> chain{
+    answer_head,  stamp_request_id, log_request, answer_problems,   limit_body,
+    authenticate, route_request,    authorize,   attribute_changes, replay_idempotent};
 
 bool is_problem(const http_response& response) {
     for (const auto& [name, value] : response.headers)
@@ -235,6 +239,24 @@ http_response authorize(api_call& call, const next_stage& next) {
                         "'; this key is '" + std::string(role_name(call.caller->role)) + "'");
     }
     return next(call);
+}
+
+// Who changes what: the caller's key, the request id, the method and the
+// route's pattern, for the audit trail the handler's changes write (in
+// their own transactions: audit/audit.hpp). After a write has been
+// answered, the retention's batch when one is due.
+http_response attribute_changes(api_call& call, const next_stage& next) {
+    const http_request& request = call.request;
+    if (request.method == "GET" || request.method == "HEAD") return next(call);
+    http_response response;
+    {
+        const origin_scope origin({call.caller ? call.caller->id : std::string(),
+                                   call.caller ? call.caller->name : std::string(), call.request_id,
+                                   request.method, std::string(call.handler_row->pattern)});
+        response = next(call);
+    }
+    prune_audit_when_due(call.ctx.db, call.ctx.cfg.audit_retention_days, now_micros());
+    return response;
 }
 
 }  // namespace invsys

@@ -3,7 +3,8 @@
 //
 //   answer_head → stamp_request_id → log_request → answer_problems →
 //   limit_body → authenticate → route_request → authorize →
-//   replay_idempotent (api/idempotency.hpp) → handler
+//   attribute_changes (audit/audit.hpp) → replay_idempotent
+//   (api/idempotency.hpp) → handler
 //
 // Authentication is a stage of this chain, not of nginx: every request that
 // reaches a worker, through nginx or straight to the FastCGI socket, passes
@@ -52,6 +53,7 @@ http_response limit_body(api_call& call, const next_stage& next);
 http_response authenticate(api_call& call, const next_stage& next);
 http_response route_request(api_call& call, const next_stage& next);
 http_response authorize(api_call& call, const next_stage& next);
+http_response attribute_changes(api_call& call, const next_stage& next);
 
 // The request id a request goes by: the gateway's (`request.request_id`)
 // when well formed, else the client's X-Request-Id when well formed, else

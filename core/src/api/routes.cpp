@@ -32,6 +32,10 @@ constexpr std::array routes{
               role::writer},
     route_row{"DELETE", "/api/{collection}/{id}/allocations/{allocation_id}",
               api::delete_allocation, role::writer},
+    // The audit trail (issue 15), admins only: a literal first segment, so
+    // "audit" is a name no plugin's collection may take. Kept last: rows of
+    // other patterns may be added above it.
+    route_row{"GET", "/api/audit", api::list_audit, role::admin},
 };
 
 }  // namespace

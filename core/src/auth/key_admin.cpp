@@ -1,5 +1,8 @@
+#include <unistd.h>
+
 #include <invsys/key_admin.hpp>
 
+#include "audit/audit.hpp"
 #include "auth/keys.hpp"
 #include "error/error.hpp"
 #include "storage/store.hpp"
@@ -26,6 +29,12 @@ std::string message_of(const error& e) {
     return e.what();
 }
 
+// Changes made through invsys-admin: no API key, the operator's uid.
+change_origin admin_origin(const std::string& command) {
+    return {"", "invsys-admin (uid " + std::to_string(::geteuid()) + ")", "", "CLI",
+            "invsys-admin " + command};
+}
+
 template <class Work>
 auto as_runtime_error(Work&& work) {
     try {
@@ -49,6 +58,7 @@ key_admin::~key_admin() = default;
 key_summary key_admin::create(const std::string& name, const std::string& role_text,
                               std::string& secret) {
     const role r = role_from(role_text);
+    const origin_scope origin(admin_origin("keys create"));
     return as_runtime_error([&] {
         new_key made = create_key(*db_, name, r);
         secret = std::move(made.secret);
@@ -59,6 +69,7 @@ key_summary key_admin::create(const std::string& name, const std::string& role_t
 bool key_admin::ensure(const std::string& name, const std::string& role_text,
                        const std::string& secret) {
     const role r = role_from(role_text);
+    const origin_scope origin(admin_origin("keys ensure"));
     return as_runtime_error([&] { return ensure_key(*db_, name, r, secret); });
 }
 
@@ -75,8 +86,9 @@ void key_admin::revoke(const std::string& id) {
     std::string lower = id;
     for (char& c : lower)
         if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    const origin_scope origin(admin_origin("keys revoke"));
     as_runtime_error([&] {
-        db_->revoke_key(lower, now_micros());
+        revoke_key(*db_, lower);
         return 0;
     });
 }

@@ -35,4 +35,10 @@ new_key create_key(store& db, std::string_view name, role r);
 // new key was stored.
 bool ensure_key(store& db, std::string_view name, role r, std::string_view secret);
 
+// Revokes a live key (error not_found when unknown or revoked already).
+void revoke_key(store& db, std::string_view id);
+
+// Each of these records its change in the audit trail (audit/audit.hpp),
+// in the change's own transaction.
+
 }  // namespace invsys

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "audit/audit.hpp"
 #include "booking/attribute_validation.hpp"
 #include "booking/rules.hpp"
 #include "booking/type_rules.hpp"
@@ -43,6 +44,24 @@ void require_version(std::int64_t stored, const version_condition& expected) {
     }
 }
 
+// Every allocation of a resource, in listing order, as the audit shows
+// them: what deleting the resource removes with it.
+void record_removed_allocations(store& db, const loaded_type& type, std::string_view resource_id,
+                                std::string_view action) {
+    constexpr std::size_t batch = 1000;  // rows per read: bounded memory
+    std::optional<std::string> after;
+    for (;;) {
+        const std::vector<allocation> rows = db.list_allocations(resource_id, {}, after, batch);
+        for (const allocation& a : rows) {
+            record_change(db,
+                          {audited::allocation, std::string(action), a.id, std::string(resource_id),
+                           encode_allocation(a, type.type_name), std::nullopt});
+        }
+        if (rows.size() < batch) return;
+        after = rows.back().id;
+    }
+}
+
 }  // namespace
 
 resource require_resource(store& db, const loaded_type& type, std::string_view id) {
@@ -72,7 +91,11 @@ resource create_resource(store& db, const loaded_type& type, const resource_inpu
     created.resource_type = type.type_name;
     created.name = *input.name;
     created.created_us = now_micros();
-    db.insert_resource(created);
+    db.in_one_transaction("create resource", [&] {
+        db.insert_resource(created);
+        record_change(db, {audited::resource, "create", created.id, created.id, std::nullopt,
+                           encode_resource(created)});
+    });
     return created;
 }
 
@@ -87,18 +110,38 @@ resource update_resource(store& db, const loaded_type& type, std::string_view id
 
     // Merged with the row as the write transaction reads it: a concurrent
     // PATCH of the other field is kept.
-    return db.modify_resource(type.type_name, id, [&](resource& stored) {
-        require_version(stored.version, expected);
-        if (input.name) stored.name = *input.name;
-        if (new_attributes) stored.attributes_json = *new_attributes;
-        return input.name || new_attributes;
+    resource updated;
+    db.in_one_transaction("update resource", [&] {
+        std::optional<std::string> before;
+        updated = db.modify_resource(type.type_name, id, [&](resource& stored) {
+            require_version(stored.version, expected);
+            before = encode_resource(stored);
+            if (input.name) stored.name = *input.name;
+            if (new_attributes) stored.attributes_json = *new_attributes;
+            return input.name || new_attributes;
+        });
+        if (input.name || new_attributes) {
+            record_change(db, {audited::resource, "update", updated.id, updated.id,
+                               std::move(before), encode_resource(updated)});
+        }
     });
+    return updated;
 }
 
 void delete_resource(store& db, const loaded_type& type, std::string_view id,
                      resource_deletion mode, const version_condition& expected) {
-    db.delete_resource(type.type_name, id, mode == resource_deletion::with_allocations,
-                       now_micros(), expected);
+    const bool force = mode == resource_deletion::with_allocations;
+    const char* action = force ? "force-delete" : "delete";
+    db.in_one_transaction("delete resource", [&] {
+        const std::optional<resource> before = db.find_resource(type.type_name, id);
+        // What goes with it (past allocations go even without force), read
+        // before they are gone; a refused delete rolls these records back.
+        if (before) record_removed_allocations(db, type, id, action);
+        db.delete_resource(type.type_name, id, force, now_micros(), expected);
+        if (!before) return;  // delete_resource refused it already
+        record_change(db, {audited::resource, action, before->id, before->id,
+                           encode_resource(*before), std::nullopt});
+    });
 }
 
 allocation require_allocation(store& db, const loaded_type& type, std::string_view resource_id,
@@ -124,7 +167,11 @@ allocation book(store& db, const loaded_type& type, std::string_view resource_id
     created.id = new_uuid();
     created.resource_id = std::string(resource_id);
     created.created_us = now_micros();
-    db.insert_allocation(created);
+    db.in_one_transaction("book", [&] {
+        db.insert_allocation(created);
+        record_change(db, {audited::allocation, "create", created.id, created.resource_id,
+                           std::nullopt, encode_allocation(created, type.type_name)});
+    });
     return created;
 }
 
@@ -133,12 +180,20 @@ allocation reschedule(store& db, const loaded_type& type, std::string_view resou
                       const version_condition& expected) {
     require_resource(db, type, resource_id);
     try {
-        // Merged with the row as the write transaction reads it.
-        return db.modify_allocation(resource_id, allocation_id, [&](allocation& stored) {
-            require_version(stored.version, expected);
-            apply_allocation_input(input, allocation_change::update, type, stored);
-            return true;
+        allocation updated;
+        db.in_one_transaction("reschedule", [&] {
+            std::optional<std::string> before;
+            // Merged with the row as the write transaction reads it.
+            updated = db.modify_allocation(resource_id, allocation_id, [&](allocation& stored) {
+                require_version(stored.version, expected);
+                before = encode_allocation(stored, type.type_name);
+                apply_allocation_input(input, allocation_change::update, type, stored);
+                return true;
+            });
+            record_change(db, {audited::allocation, "update", updated.id, updated.resource_id,
+                               std::move(before), encode_allocation(updated, type.type_name)});
         });
+        return updated;
     } catch (const error& failure) {
         if (failure.code() != error_code::not_found) throw;
         throw allocation_not_found_here(type, allocation_id);
@@ -180,14 +235,25 @@ allocation book_any(store& db, const loaded_type& type, const allocation_input& 
     apply_allocation_input(input, allocation_change::create, type, created);
     created.id = new_uuid();
     created.created_us = now_micros();
-    created.resource_id = db.insert_allocation_on_first_free(created, type.type_name, candidates);
+    db.in_one_transaction("book any free one", [&] {
+        created.resource_id =
+            db.insert_allocation_on_first_free(created, type.type_name, candidates);
+        record_change(db, {audited::allocation, "create", created.id, created.resource_id,
+                           std::nullopt, encode_allocation(created, type.type_name)});
+    });
     return created;
 }
 
 void cancel(store& db, const loaded_type& type, std::string_view resource_id,
             std::string_view allocation_id, const version_condition& expected) {
     require_resource(db, type, resource_id);
-    db.delete_allocation(resource_id, allocation_id, expected);
+    db.in_one_transaction("cancel", [&] {
+        const std::optional<allocation> before = db.find_allocation(resource_id, allocation_id);
+        db.delete_allocation(resource_id, allocation_id, expected);
+        if (!before) return;
+        record_change(db, {audited::allocation, "delete", before->id, before->resource_id,
+                           encode_allocation(*before, type.type_name), std::nullopt});
+    });
 }
 
 }  // namespace invsys

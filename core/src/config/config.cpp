@@ -39,6 +39,7 @@ constexpr const char* keys[] = {
     "fastcgi_allowed_users",
     "fastcgi_allowed_groups",
     "fastcgi_allowed_addrs",
+    "audit.retention_days",
 };
 
 std::string trim(std::string_view s) {
@@ -173,7 +174,10 @@ void set_type_rule(config& cfg, const std::string& key, const std::string& value
 
 std::string environment_name(std::string_view key) {
     std::string name = "INVSYS_";
-    for (const char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // audit.retention_days → INVSYS_AUDIT_RETENTION_DAYS: a dot is no
+    // character of a shell variable's name.
+    for (const char c : key)
+        name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return name;
 }
 
@@ -266,6 +270,8 @@ void config::set(const std::string& key, const std::string& value) {
         fastcgi_allowed_groups = check_id_list(key, value);
     } else if (key == "fastcgi_allowed_addrs") {
         fastcgi_allowed_addrs = check_address_list(key, value);
+    } else if (key == "audit.retention_days") {
+        audit_retention_days = parse_unsigned<unsigned>(key, value, 10, 0, 36500);
     } else if (key.starts_with("rules.")) {
         set_type_rule(*this, key, value);
     } else {

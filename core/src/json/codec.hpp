@@ -62,6 +62,11 @@ encoded_page encode_resource_page(const std::vector<resource>& rs, std::size_t m
 encoded_page encode_allocation_page(const std::vector<allocation>& as,
                                     std::string_view resource_type, std::size_t max_bytes);
 
+// GET /api/audit: `[{id, time, key: {id, name}, request_id, method, route,
+// action, entity_kind, entity_id, resource_id, before, after}]`, newest
+// first as given.
+encoded_page encode_audit_page(const std::vector<audit_entry>& entries, std::size_t max_bytes);
+
 // GET /{collection}/{id}/free: `[{from_datetime, to_datetime}]`, an open
 // end as null.
 std::string encode_free_gaps(const std::vector<std::pair<std::int64_t, std::int64_t>>& gaps);

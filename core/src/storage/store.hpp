@@ -73,6 +73,17 @@ enum class claim_result {
     in_flight,      // the same request is running, its claim unexpired
 };
 
+// --- the audit trail (audit/audit.hpp decides what is recorded; the
+// entry itself is in model.hpp).
+
+// Which entries a listing returns: all filters given must hold.
+struct audit_filter {
+    std::optional<std::string> resource_id;
+    std::optional<std::string> entity_id;
+    std::int64_t from_us = open_start;  // at_us >= from_us
+    std::int64_t to_us = open_end;      // at_us < to_us
+};
+
 struct claim_outcome {
     claim_result result = claim_result::claimed;
     stored_answer answer;  // with answered
@@ -177,7 +188,8 @@ class store {
     // Runs `body` as one transaction: every store call it makes on this
     // thread joins it, begun at the first statement and committed when
     // `body` returns (rolled back when it throws). On PostgreSQL a deadlock
-    // or serialization failure runs `body` again, a few times. Not nested.
+    // or serialization failure runs `body` again, a few times. A nested
+    // call (on this thread, this store) runs its body in the outer one.
     virtual void in_one_transaction(std::string_view operation,
                                     const std::function<void()>& body) = 0;
 
@@ -207,6 +219,19 @@ class store {
     // a candidate is not a resource of `type`, before anything is written.
     virtual std::string insert_allocation_on_first_free(
         const allocation& a, std::string_view type, const std::vector<std::string>& candidates) = 0;
+
+    // --- the audit trail -------------------------------------------------------
+    // Inside in_one_transaction() it commits (or not) with the change it
+    // describes.
+    virtual void insert_audit_entry(const audit_entry& e) = 0;
+    // Newest first; `after` is the id of the last entry of the previous
+    // page (invalid, field "after", when unknown). At most `limit`.
+    virtual std::vector<audit_entry> list_audit(const audit_filter& filter,
+                                                const std::optional<std::string>& after,
+                                                std::size_t limit) = 0;
+    // Deletes at most `limit` of the oldest entries recorded before
+    // `before_us`, in a transaction of its own; returns how many.
+    virtual std::size_t prune_audit(std::int64_t before_us, std::size_t limit) = 0;
 
     // --- API keys ------------------------------------------------------------
     // Conflict when a key with the same secret hash exists already.

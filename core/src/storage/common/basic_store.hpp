@@ -24,12 +24,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "storage/common/audit_queries.hpp"
 #include "storage/common/conflicts.hpp"
 #include "storage/common/failure.hpp"
 #include "storage/common/key_queries.hpp"
@@ -373,6 +375,36 @@ class basic_store : public store {
                                  const std::string& owner) override {
         self().write("release idempotency key",
                      [&](Connection& c) { forget_idempotency_key(c, scope, key, &owner); });
+    }
+
+    // --- the audit trail ---------------------------------------------------------
+
+    void insert_audit_entry(const audit_entry& e) override {
+        self().write("record audit entry",
+                     [&](Connection& c) { audit_queries::insert(c.session(), e); });
+    }
+
+    std::vector<audit_entry> list_audit(const audit_filter& filter,
+                                        const std::optional<std::string>& after,
+                                        std::size_t limit) override {
+        return self().read("list audit entries", [&](Connection& c) {
+            long long before_seq = std::numeric_limits<long long>::max();
+            if (after) {
+                auto seq = audit_queries::seq_of(c.session(), *after);
+                if (!seq) throw invalid_field("after", "unknown audit entry id");
+                before_seq = *seq;
+            }
+            if (limit == 0) return std::vector<audit_entry>{};
+            return audit_queries::list(c.session(), filter, before_seq, limit);
+        });
+    }
+
+    std::size_t prune_audit(std::int64_t before_us, std::size_t limit) override {
+        std::size_t removed = 0;
+        self().write("prune audit entries", [&](Connection& c) {
+            removed = audit_queries::prune(c.session(), before_us, limit);
+        });
+        return removed;
     }
 
     // --- API keys --------------------------------------------------------------

@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "storage/common/schema_guard.hpp"
+
 namespace invsys {
 namespace {
 
@@ -130,6 +132,10 @@ std::vector<int> apply_pending_migrations(soci::session& sql, const std::vector<
         (sql.prepare << "SELECT version FROM schema_migrations", soci::into(version));
     recorded_versions.execute();
     while (recorded_versions.fetch()) recorded.insert(version);
+    // Before anything is written: a database newer than this binary is
+    // left exactly as it is.
+    const int known = steps.empty() ? 0 : steps.back().version;
+    refuse_newer_schema(sql, recorded, known);
 
     std::vector<int> applied;
     for (const migration& step : steps) {
@@ -141,6 +147,8 @@ std::vector<int> apply_pending_migrations(soci::session& sql, const std::vector<
             soci::use(step_version, "version"), soci::use(applied_us, "applied_us");
         applied.push_back(step.version);
     }
+    if (!applied.empty() && applied.back() >= schema_guard_version)
+        raise_schema_guard(sql, applied.back());
     return applied;
 }
 

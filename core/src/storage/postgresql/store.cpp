@@ -446,7 +446,13 @@ class postgresql_store final
     // The connection is taken and BEGIN sent at the body's first statement.
     void in_one_transaction(std::string_view operation,
                             const std::function<void()>& body) override {
-        if (joined_ != nullptr) throw std::logic_error("in_one_transaction is not nested");
+        // Nested (the booking layer's own transaction inside an idempotent
+        // request's): the inner body joins the outer transaction.
+        if (joined_here() != nullptr) {
+            body();
+            return;
+        }
+        if (joined_ != nullptr) throw std::logic_error("in_one_transaction on two stores at once");
         for (int attempt = 1;; ++attempt) {
             try {
                 joined_transaction joined(*this);

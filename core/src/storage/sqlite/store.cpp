@@ -247,7 +247,13 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     // other writers.
     void in_one_transaction(std::string_view operation,
                             const std::function<void()>& body) override {
-        if (joined_ != nullptr) throw std::logic_error("in_one_transaction is not nested");
+        // Nested (the booking layer's own transaction inside an idempotent
+        // request's): the inner body joins the outer transaction.
+        if (joined_here() != nullptr) {
+            body();
+            return;
+        }
+        if (joined_ != nullptr) throw std::logic_error("in_one_transaction on two stores at once");
         joined_transaction joined(*this);
         body();
         if (!joined.c) return;  // the body ran no statement
