@@ -66,10 +66,10 @@ COPY docker/invsys-healthcheck.sh /usr/local/bin/invsys-healthcheck
 RUN chmod 0755 /usr/local/bin/invsys-fcgi /usr/local/bin/invsys-entrypoint \
         /usr/local/bin/invsys-healthcheck \
     && chmod 0644 /etc/invsys/invsys.conf /usr/lib/invsys/builtin-plugins/*.so \
-    && mkdir -p /usr/lib/invsys/plugins /var/lib/invsys \
+    && mkdir -p /usr/lib/invsys/plugins /var/lib/invsys /var/backups/invsys \
     && cp /usr/lib/invsys/builtin-plugins/*.so /usr/lib/invsys/plugins/ \
-    && chown -R invsys:invsys /usr/lib/invsys/plugins /var/lib/invsys \
-    && chmod 0755 /usr/lib/invsys/plugins /var/lib/invsys \
+    && chown -R invsys:invsys /usr/lib/invsys/plugins /var/lib/invsys /var/backups/invsys \
+    && chmod 0755 /usr/lib/invsys/plugins /var/lib/invsys /var/backups/invsys \
     && if ldd /usr/local/bin/invsys-fcgi /usr/lib/invsys/builtin-plugins/*.so | grep 'not found'; then \
         echo "missing runtime libraries" >&2; exit 1; \
     fi

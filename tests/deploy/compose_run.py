@@ -194,7 +194,21 @@ def sqlite_phase(report, dep):
     cars = api(dep.port, "GET", "/api/cars")
     report.check(cars.status == 200 and [c["name"] for c in cars.json()] == ["Deploy SQLite 1"],
                  "SQLite: GET /api/cars lists the car", repr(cars))
+    check_backup_service(report, dep)
     dep.down()
+
+
+def check_backup_service(report, dep):
+    """The compose one-shot `backup` (profile backup) writes a copy into its volume as the
+    image's user, while the service runs."""
+    made = dep.compose("--profile", "backup", "run", "--rm", "backup", timeout=180, check=False)
+    listed = dep.compose("--profile", "backup", "run", "--rm", "--entrypoint", "sh", "backup", "-c",
+                         "ls -ln /var/backups/invsys", timeout=120, check=False)
+    files = [line.split() for line in listed.stdout.splitlines() if line.endswith(".backup")]
+    report.check(made.returncode == 0 and len(files) == 1 and files[0][2] == "10001" and int(files[0][4]) > 0,
+                 "SQLite: `--profile backup run --rm backup` writes one non-empty copy owned by uid 10001",
+                 f"exit {made.returncode}: {made.stdout[-800:]}{made.stderr[-800:] if made.stderr else ''}; "
+                 f"ls: {listed.stdout[-400:]}")
 
 
 class OverlappingLoad:
