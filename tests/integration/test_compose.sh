@@ -169,14 +169,23 @@ for path, label in ((sys.argv[1], "default"), (sys.argv[2], "postgres")):
     check((nginx.get("depends_on") or {}).get("invsys", {}).get("condition") == "service_healthy",
           label + ": nginx waits for a healthy invsys")
 
+    built = {str(s.get("image")) for s in services.values() if s.get("build")}
     for name, s in services.items():
+        check(s.get("read_only") is True and "ALL" in (s.get("cap_drop") or []),
+              "%s: %s has a read-only root filesystem and no capabilities" % (label, name))
+        if s.get("profiles"):
+            # A one-shot job run on demand (`--profile backup run --rm backup`): no health
+            # check, never restarted, on an image another service builds here.
+            check(s.get("restart") in (None, "no"),
+                  "%s: %s (profiles %s) is never restarted (%s)" % (label, name, s.get("profiles"), s.get("restart")))
+            check(str(s.get("image")) in built,
+                  "%s: %s runs an image built here (%s)" % (label, name, s.get("image")))
+            continue
         test = (s.get("healthcheck") or {}).get("test")
         check(bool(test) and not (s.get("healthcheck") or {}).get("disable"),
               "%s: %s has a health check" % (label, name))
         check(s.get("restart") in ("always", "unless-stopped", "on-failure"),
               "%s: %s has a restart policy (%s)" % (label, name, s.get("restart")))
-        check(s.get("read_only") is True and "ALL" in (s.get("cap_drop") or []),
-              "%s: %s has a read-only root filesystem and no capabilities" % (label, name))
         check((s.get("build") or {}).get("dockerfile", "").startswith("docker/") and
               str(s.get("image", "")).startswith("invsys/"),
               "%s: %s is built here from docker/ (no registry image: %s)" % (label, name, s.get("image")))
