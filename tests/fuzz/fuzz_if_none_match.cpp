@@ -21,8 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The input as the document's own tag: it names itself.
     const auto comma = input.find(',');
     const std::string_view own = input.substr(0, comma);
-    if (!own.empty() && own.find_first_not_of(" \t") == 0 && own.find(' ') == std::string_view::npos &&
-        own.find('\t') == std::string_view::npos && !own.starts_with("W/")) {
+    if (!own.empty() && own.find_first_not_of(" \t") == 0 &&
+        own.find(' ') == std::string_view::npos && own.find('\t') == std::string_view::npos &&
+        !own.starts_with("W/")) {
         FUZZ_CHECK(if_none_match_holds(own, own));
         FUZZ_CHECK(if_none_match_holds("W/" + std::string(own), own));
         FUZZ_CHECK(if_none_match_holds("\"x\", " + std::string(own), own));

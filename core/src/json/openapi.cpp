@@ -350,9 +350,9 @@ void write_allocation_input_schema(json_writer& w, allocation_body kind) {
 
 void write_allocation_schema(json_writer& w) {
     write_object_start(w, false, "an allocation of [from, to); an open end reads null");
-    write_required(w, {"id", "resource_type", "resource_id", "from_infinity", "to_infinity",
-                       "from_datetime", "to_datetime", "allocation_type", "description", "dump",
-                       "created"});
+    write_required(
+        w, {"id", "resource_type", "resource_id", "from_infinity", "to_infinity", "from_datetime",
+            "to_datetime", "allocation_type", "description", "dump", "created"});
     write_key(w, "properties");
     w.StartObject();
     write_key(w, "id");
@@ -781,7 +781,8 @@ void write_operation(json_writer& w, const route_row& row, const type_descriptio
         if (!q.empty()) write_ref(w, "#/components/parameters/", q);
     if (doc.if_match) write_ref(w, "#/components/parameters/", "If-Match");
     if (row.method == "POST") write_ref(w, "#/components/parameters/", "Idempotency-Key");
-    if (doc.answer == body_shape::openapi) write_ref(w, "#/components/parameters/", "If-None-Match");
+    if (doc.answer == body_shape::openapi)
+        write_ref(w, "#/components/parameters/", "If-None-Match");
     w.EndArray();
 
     if (doc.request != body_shape::none) {
@@ -825,8 +826,7 @@ std::string path_of(const route_row& row, const type_description* type) {
 }
 
 // The rows of one pattern are consecutive in the table: one path item each.
-void write_paths(json_writer& w, std::span<const route_row> routes,
-                 const type_description* type) {
+void write_paths(json_writer& w, std::span<const route_row> routes, const type_description* type) {
     const bool collections = type != nullptr;
     for (std::size_t i = 0; i < routes.size();) {
         const std::string_view pattern = routes[i].pattern;
