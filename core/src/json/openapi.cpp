@@ -885,8 +885,9 @@ void write_info(json_writer& w) {
     write_member(w, "version", INVSYS_VERSION);
     write_member(w, "description",
                  "Booking and inventory of resources (one collection per loaded resource-type "
-                 "plugin) and their allocations. Every route but GET /health needs "
-                 "Authorization: Bearer <key>. Errors are application/problem+json (RFC 9457).");
+                 "plugin) and their allocations. Every route but `GET /health` needs "
+                 "`Authorization: Bearer <key>`. Errors are `application/problem+json` (RFC "
+                 "9457). Swagger UI of this document: `/docs/`.");
     w.EndObject();
 }
 

@@ -44,7 +44,7 @@ try {
     els.map((e) => e.getAttribute('data-tag')));
   seen.storedKeyMatches = await page.evaluate(
     (k) => sessionStorage.getItem('invsys.apiKey') === k, key);
-  seen.descriptionFetches = descriptionFetches;
+  seen.descriptionFetches = [...descriptionFetches];  // before the reload below
 
   // "Try it out" on GET /cars: the request carries the tab's key.
   const op = page.locator('#operations-cars-listResources_cars');
@@ -61,7 +61,8 @@ try {
   };
   await op.locator('.live-responses-table .response-col_status').first().waitFor();
   await op.locator('.opblock-summary').click();  // folded again for the picture
-  await page.evaluate(() => window.scrollTo(0, 0));
+  // The picture for the README: the collections, as a reader first sees them.
+  await page.locator('.opblock-tag[data-tag=cars]').evaluate((e) => e.scrollIntoView());
   await page.screenshot({ path: screenshot, fullPage: false });
 
   // A new tab of the same session keeps the key; "Forget the key" asks again.

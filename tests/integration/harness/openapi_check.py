@@ -23,7 +23,11 @@ import re
 import threading
 import urllib.parse
 
-import jsonschema
+try:
+    import jsonschema
+except ImportError as e:  # the whole suite depends on it: say what to install
+    raise ImportError("the integration harness needs jsonschema (Debian: python3-jsonschema, "
+                      "installed by scripts/setup.sh) for the Python that runs the tests") from e
 
 _lock = threading.Lock()
 _documents = {}   # port -> _Document, or None while it cannot be had
