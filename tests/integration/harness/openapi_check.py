@@ -45,7 +45,6 @@ class _Document:
         self.doc = doc
         base = (doc.get("servers") or [{}])[0].get("url", "")
         self.base = base.rstrip("/")
-        self.components = doc.get("components", {})
         self.routes = []   # (compiled path regex, path item)
         for path, item in doc.get("paths", {}).items():
             pattern = "^" + re.escape(self.base + path) + "/?$"
@@ -71,14 +70,22 @@ class _Document:
             obj = node
         return obj
 
+    def inlined(self, schema):
+        """`schema` with every $ref replaced by its target (the document's schemas do not
+        recurse): resolving references on each validation costs more than the validation."""
+        if isinstance(schema, dict):
+            if "$ref" in schema:
+                return self.inlined(self.resolve(schema))
+            return {k: self.inlined(v) for k, v in schema.items()}
+        if isinstance(schema, list):
+            return [self.inlined(v) for v in schema]
+        return schema
+
     def validator(self, schema):
         key = json.dumps(schema, sort_keys=True)
         v = self._validators.get(key)
         if v is None:
-            root = dict(schema)
-            root["components"] = self.components
-            cls = jsonschema.validators.validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema"})
-            v = cls(root)
+            v = jsonschema.Draft202012Validator(self.inlined(schema))
             self._validators[key] = v
         return v
 
