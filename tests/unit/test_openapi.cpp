@@ -55,8 +55,7 @@ TEST_CASE("every route row documents itself with a unique operation id", "[opena
     }
 }
 
-TEST_CASE("the document has one path set per loaded type, with its schema and rules",
-          "[openapi]") {
+TEST_CASE("the document has one path set per loaded type, with its schema and rules", "[openapi]") {
     const type_description bus = bus_type();
     const openapi_document doc = describe_openapi(route_table(), {bus});
     const rapidjson::Document d = parsed(doc.json);
