@@ -11,19 +11,25 @@
 # entrypoint finds the render script and the template as in a checkout.
 
 FROM debian:bookworm-slim AS web
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        nodejs npm ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src/web
-COPY web/package.json web/package-lock.json ./
-# Debian 12's nodejs is 18: npm warns about web/package.json's engines (the
-# >= 20.19 is @redocly/cli's, a test tool); the site's build needs only
-# TypeScript and esbuild, which run on 18. Install scripts stay off.
-RUN npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 COPY web/ ./
-COPY tests/web/unit/ /src/tests/web/unit/
-RUN mkdir -p /out && INVSYS_WEB_OUT=/out npm run --silent build \
+# web/node_modules comes with the build context when scripts/node-install.sh
+# ran on the host (scripts/setup.sh runs it; npm ci from the same lockfile),
+# so nothing is fetched from npm here: only Debian's nodejs is installed (a
+# registry behind a TLS proxy the image does not trust would refuse npm).
+# Without it, Debian's npm and npm ci from the registry. Debian 12's nodejs
+# is 18: npm warns about web/package.json's engines (>= 20.19 is
+# @redocly/cli's, a test tool); the site's build (esbuild, file copies)
+# runs on 18. Install scripts stay off.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs \
+    && if [ ! -d node_modules/esbuild ]; then \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm ca-certificates \
+        && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+    fi \
+    && rm -rf /var/lib/apt/lists/*
+# The site only: the type check runs in the test command (npm run build).
+RUN mkdir -p /out && INVSYS_WEB_OUT=/out npm run --silent build:site \
     && test -f /out/index.html && find /out -name '*.map' -delete
 
 FROM debian:bookworm-slim

@@ -238,7 +238,7 @@ stage_packages() {
         /^FROM / { stage++ }
         stage - 1 == want { print }
     ' "$1" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
-        grep 'apt-get install' | sed 's/.*apt-get install//; s/&&.*//' |
+        grep -o 'apt-get install[^&;]*' | sed 's/apt-get install//' |
         tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' || true
 }
 

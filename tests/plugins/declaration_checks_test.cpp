@@ -97,5 +97,5 @@ TEST_CASE("attribute specs need sound names, kinds and bounds", "[plugins][decla
 
 TEST_CASE("the reserved collection names come from the route table", "[plugins][declarations]") {
     CHECK(invsys::reserved_collection_names() ==
-          std::vector<std::string>{"health", "types", "metrics", "keys", "audit"});
+          std::vector<std::string>{"health", "openapi.json", "types", "metrics", "keys", "audit"});
 }

@@ -23,7 +23,11 @@ struct api_context {
     const plugin_registry& registry;
     store& db;
     const std::string& types_json;  // GET /api/types, built once at start-up
-    key_cache& keys;                // the API keys this worker has looked up
+    // GET /api/openapi.json and its ETag, built once at start-up (one
+    // plugin generation per worker).
+    const std::string& openapi_json;
+    const std::string& openapi_etag;
+    key_cache& keys;  // the API keys this worker has looked up
 };
 
 // A path matched against the route table, with the values of its
@@ -56,6 +60,7 @@ namespace api {
 
 http_response get_health(const api_call& call);
 http_response get_types(const api_call& call);
+http_response get_openapi(const api_call& call);
 http_response get_metrics(const api_call& call);
 
 http_response create_key(const api_call& call);

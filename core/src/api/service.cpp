@@ -10,18 +10,19 @@
 #include "booking/type_rules.hpp"
 #include "error/error.hpp"
 #include "json/codec.hpp"
+#include "json/openapi.hpp"
 #include "plugins/registry.hpp"
 #include "storage/store.hpp"
 
 namespace invsys {
 namespace {
 
-std::string describe_types(const plugin_registry& registry) {
+std::vector<type_description> type_descriptions(const plugin_registry& registry) {
     std::vector<type_description> types;
     for (const auto& type : registry.types()) {
         types.push_back({type.type_name, type.collection, type.attributes, type.rules});
     }
-    return encode_types(types);
+    return types;
 }
 
 // One connection per thread, or fewer on PostgreSQL when pg_connections
@@ -65,8 +66,9 @@ struct service::impl {
     plugin_registry registry;
     std::unique_ptr<store> db;
     std::string types_json;
+    openapi_document openapi;
     key_cache keys{*db};
-    api_context context{cfg, registry, *db, types_json, keys};
+    api_context context{cfg, registry, *db, types_json, openapi.json, openapi.etag, keys};
 
     impl(const config& c, const service_options& options)
         : cfg(c),
@@ -74,7 +76,8 @@ struct service::impl {
           db(store::open(c.database, {c.busy_timeout_ms, connections_of(c), c.pg_connect_timeout_s,
                                       c.pg_statement_timeout_ms, c.pg_tcp_user_timeout_ms,
                                       c.pg_keepalives_idle_s, options.database_migrated_before})),
-          types_json(describe_types(registry)) {
+          types_json(encode_types(type_descriptions(registry))),
+          openapi(describe_openapi(route_table(), type_descriptions(registry))) {
         try {
             db->migrate();
         } catch (const error& e) {

@@ -82,6 +82,8 @@ struct type_description {
 std::string encode_types(const std::vector<type_description>& types);
 // The JSON Schema (draft 2020-12) object of one type's attributes.
 std::string encode_attribute_schema(const std::vector<attribute_spec>& attributes);
+// The `rules` object of one type as GET /api/types shows it.
+std::string encode_type_rules(const allocation_rules& rules);
 
 // POST /api/keys {"name", "role"}: both required strings (their values
 // are checked by auth/keys.hpp).

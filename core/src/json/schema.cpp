@@ -124,6 +124,13 @@ std::string encode_attribute_schema(const std::vector<attribute_spec>& attribute
     return {buffer.GetString(), buffer.GetSize()};
 }
 
+std::string encode_type_rules(const allocation_rules& rules) {
+    rapidjson::StringBuffer buffer;
+    json_writer w(buffer);
+    write_rules(w, rules);
+    return {buffer.GetString(), buffer.GetSize()};
+}
+
 std::string encode_types(const std::vector<type_description>& types) {
     rapidjson::StringBuffer buffer;
     json_writer w(buffer);

@@ -13,6 +13,7 @@ import re
 import socket
 import urllib.parse
 
+from . import openapi_check
 from .settings import HTTP_TIMEOUT_S
 
 
@@ -79,9 +80,11 @@ class Response:
 
 
 def http_request(port, method, path, json=None, body=None, headers=None, timeout=HTTP_TIMEOUT_S,
-                 host="127.0.0.1", chunked=False, key=STACK_KEY):
+                 host="127.0.0.1", chunked=False, key=STACK_KEY, check=True):
     """One request on a new connection. body may be str or bytes; json is serialised as UTF-8.
-    key: STACK_KEY (the key registered for the port, if any), None (no key) or a secret."""
+    key: STACK_KEY (the key registered for the port, if any), None (no key) or a secret.
+    check: the answer must match the service's OpenAPI document (harness/openapi_check.py);
+    raises OpenApiMismatch (an AssertionError) when it does not."""
     hdrs = with_key(headers, port, key)
     if json is not None:
         body = _json.dumps(json, ensure_ascii=False).encode("utf-8")
@@ -109,9 +112,12 @@ def http_request(port, method, path, json=None, body=None, headers=None, timeout
             if sent_error is not None:
                 raise sent_error
             raise
-        return Response(method, path, resp.status, resp.msg, data)
     finally:
         conn.close()
+    response = Response(method, path, resp.status, resp.msg, data)
+    if check and host == "127.0.0.1":
+        openapi_check.check(port, response)
+    return response
 
 
 def link_next(resp):

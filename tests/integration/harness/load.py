@@ -67,7 +67,9 @@ class BookingLoad:
                    "to_us": to, "status": None, "content_type": None, "body": None, "text": "",
                    "error": None, "start": time.monotonic()}
             try:
-                r = http_request(self.port, "POST", path, json=payload, timeout=self.timeout)
+                # Not checked against the OpenAPI document (check=False): the load
+                # keeps its pace; the suite's other requests cover these answers.
+                r = http_request(self.port, "POST", path, json=payload, timeout=self.timeout, check=False)
                 rec["status"] = r.status
                 rec["content_type"] = r.content_type
                 rec["text"] = r.text[:2000]

@@ -34,6 +34,7 @@ import time
 
 from .errors import HarnessError
 from .files import ensure_socket_group, make_tmpdir, mkdir_public, tail
+from . import openapi_check
 from .http_client import STACK_KEY, free_port, http_request, set_default_key
 from .postgresql import PgDatabase
 from .processes import children_of, process_tree, stop_process
@@ -303,6 +304,8 @@ class Nginx:
         raise HarnessError(f"nginx did not start:\n{last}\nerror.log:\n{self.error_log_tail()}")
 
     def stop(self, timeout=STOP_TIMEOUT_S):
+        # The next gateway on this port may serve other plugins: its own document.
+        openapi_check.forget(self.port)
         if self.proc is None:
             return None
         return stop_process(self.proc, signal.SIGQUIT, timeout)[0]
