@@ -1,6 +1,7 @@
 #include "storage/sqlite/file_health.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -33,6 +34,14 @@ std::optional<std::string> database_file_problem(const std::string& path,
         return std::string("the database's directory cannot be read: ") + std::strerror(errno);
     }
     if ((fs.f_flag & ST_RDONLY) != 0) return std::string("the database's file system is read-only");
+    // A file system may refuse writes without statvfs saying so: ext4
+    // mounted errors=remount-ro turns "emergency read-only" after an error
+    // (Linux 6.x) while still listed rw. Touching the write lock's file
+    // (ours; metadata only, no flush) asks the kernel itself.
+    if (::utimensat(AT_FDCWD, (path + ".lock").c_str(), nullptr, 0) != 0 && errno != ENOENT) {
+        if (errno == EROFS) return std::string("the database's file system is read-only");
+        return std::string("the database's file system refuses writes: ") + std::strerror(errno);
+    }
     if (::access(path.c_str(), F_OK) != 0) return std::string("the database file is missing");
     // -wal and -shm live beside the file: both must be writable.
     if (!writable(path) || !writable(dir)) {

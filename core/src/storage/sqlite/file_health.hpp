@@ -10,7 +10,8 @@
 namespace invsys {
 
 // Why the database at `path` cannot take writes now, in words fit for a
-// client (no path): its file system is read-only, the file or its
+// client (no path): its file system is read-only (as statvfs says, or as
+// a timestamp update of `<path>.lock` finds), the file or its
 // directory is not writable by this process, or the file system has less
 // than `min_free_bytes` free. Empty when none of these holds.
 std::optional<std::string> database_file_problem(const std::string& path,
