@@ -28,8 +28,11 @@ RUN apt-get update \
         && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
     fi \
     && rm -rf /var/lib/apt/lists/*
-# The site only: the type check runs in the test command (npm run build).
-RUN mkdir -p /out && INVSYS_WEB_OUT=/out npm run --silent build:site \
+# The site only: the type check runs in the test command (npm run build);
+# node itself, not `npm run` (npm is only there when it had to install):
+# the same two steps as web/package.json's build:site.
+RUN mkdir -p /out && INVSYS_WEB_OUT=/out node scripts/build-app.mjs \
+    && INVSYS_WEB_OUT=/out node scripts/build-docs.mjs \
     && test -f /out/index.html && find /out -name '*.map' -delete
 
 FROM debian:bookworm-slim
