@@ -26,7 +26,8 @@
 #   BENCH_WORKERS [cores]     invsys-fcgi worker processes (INVSYS_WORKERS)
 #   BENCH_THREADS [config]    threads per worker (INVSYS_THREADS); default:
 #                             config/invsys.conf's value
-#   BENCH_NGINX_WORKERS, BENCH_NGINX_KEEPALIVE  [render script defaults]
+#   BENCH_NGINX_WORKERS [render script default]
+#   BENCH_NGINX_KEEPALIVE [workers x threads, as scripts/run.sh]
 #   BENCH_ACCESS_LOG [null]   null: nginx's access log is written to /dev/null;
 #                             file: to the temporary directory
 #   BENCH_BUILD_DIR           use this Release build as it is; unset: run
@@ -292,7 +293,8 @@ render_gateway() {
     local render_args=(--prefix "$prefix" --listen "127.0.0.1:$listen_port" --upstream "unix:$upstream_socket"
         --rate-limit 1000000r/s --rate-burst 1000000 --conn-limit 60000)
     [[ -z "${BENCH_NGINX_WORKERS:-}" ]] || render_args+=(--nginx-workers "$BENCH_NGINX_WORKERS")
-    [[ -z "${BENCH_NGINX_KEEPALIVE:-}" ]] || render_args+=(--keepalive "$BENCH_NGINX_KEEPALIVE")
+    # As scripts/run.sh sizes it: the pool's threads (workers x threads).
+    render_args+=(--keepalive "${BENCH_NGINX_KEEPALIVE:-$((workers * threads_shown))}")
     mkdir -p "$prefix"
     [[ "$(id -u)" != 0 ]] || chmod 0755 "$prefix"
     bash scripts/render-nginx-conf.sh "${render_args[@]}" --server-include "$constant_include" >/dev/null

@@ -1,7 +1,6 @@
 #include "time/timestamp.hpp"
 
 #include <chrono>
-#include <cstdio>
 
 namespace invsys {
 namespace {
@@ -142,6 +141,20 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept {
     return utc;
 }
 
+namespace {
+
+// Writes `value` as exactly `width` decimal digits, zero-padded, ending at
+// `end` (value < 10^width). Fixed widths, no locale, no format string to
+// parse: the list answers format two timestamps per row.
+void put_digits(char* end, unsigned value, int width) noexcept {
+    for (int i = 0; i < width; ++i) {
+        *--end = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+}
+
+}  // namespace
+
 std::string format_timestamp(std::int64_t micros) {
     // Floor division, so that instants before the epoch land on the right day.
     std::int64_t days = micros / micros_per_day;
@@ -151,18 +164,47 @@ std::string format_timestamp(std::int64_t micros) {
         --days;
     }
     const civil_date date = civil_from_days(days);
-    const auto seconds_of_day = rest / micros_per_second;
-    const auto fraction = rest % micros_per_second;
+    const auto seconds_of_day = static_cast<unsigned>(rest / micros_per_second);
+    const auto fraction = static_cast<unsigned>(rest % micros_per_second);
 
-    char buffer[48];
-    int n = std::snprintf(
-        buffer, sizeof buffer, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(date.year),
-        date.month, date.day, static_cast<int>(seconds_of_day / 3600),
-        static_cast<int>(seconds_of_day / 60 % 60), static_cast<int>(seconds_of_day % 60));
-    if (fraction != 0)
-        n += std::snprintf(buffer + n, sizeof buffer - static_cast<std::size_t>(n), ".%06d",
-                           static_cast<int>(fraction));
-    return std::string(buffer, static_cast<std::size_t>(n)) + 'Z';
+    // YYYY-MM-DDTHH:MM:SS[.ffffff]Z, written in place. Years outside
+    // 0000-9999 never come from parse_timestamp (0001-9999); should one come
+    // from elsewhere (a corrupt row), it is written in full like printf's
+    // %04lld would, not cut to four digits.
+    char buffer[27];
+    char* p = buffer;
+    const bool four_digit_year = date.year >= 0 && date.year <= 9999;
+    put_digits(p + 4, four_digit_year ? static_cast<unsigned>(date.year) : 0, 4);
+    p[4] = '-';
+    put_digits(p + 7, date.month, 2);
+    p[7] = '-';
+    put_digits(p + 10, date.day, 2);
+    p[10] = 'T';
+    put_digits(p + 13, seconds_of_day / 3600, 2);
+    p[13] = ':';
+    put_digits(p + 16, seconds_of_day / 60 % 60, 2);
+    p[16] = ':';
+    put_digits(p + 19, seconds_of_day % 60, 2);
+    std::size_t n = 19;
+    if (fraction != 0) {
+        p[19] = '.';
+        put_digits(p + 26, fraction, 6);
+        n = 26;
+    }
+    if (!four_digit_year) {
+        std::string year = std::to_string(date.year < 0 ? -date.year : date.year);
+        if (year.size() < 3) year.insert(0, 3 - year.size(), '0');
+        if (date.year < 0)
+            year.insert(0, 1, '-');
+        else if (year.size() < 4)
+            year.insert(0, 1, '0');
+        return year + std::string(buffer + 4, n - 4) + 'Z';
+    }
+    std::string out;
+    out.reserve(n + 1);
+    out.append(buffer, n);
+    out += 'Z';
+    return out;
 }
 
 std::int64_t now_micros() noexcept {
