@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -277,6 +278,18 @@ TEST_CASE("the formatter writes what printf wrote, over years 1-9999", "[time][f
         if (i % 2 == 0) micros -= ((micros % s) + s) % s;
         INFO(micros);
         REQUIRE(format_timestamp(micros) == printf_formatted(micros));
+    }
+}
+
+TEST_CASE("the extremes of the microsecond range fit the buffer and match printf",
+          "[time][format]") {
+    for (const std::int64_t micros : {std::numeric_limits<std::int64_t>::min(),
+                                      std::numeric_limits<std::int64_t>::max(), std::int64_t{0}}) {
+        INFO(micros);
+        char buffer[max_timestamp_length];
+        const std::size_t n = format_timestamp_to(buffer, micros);
+        CHECK(n <= max_timestamp_length);
+        CHECK(std::string(buffer, n) == printf_formatted(micros));
     }
 }
 

@@ -1,5 +1,6 @@
 #include "time/timestamp.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace invsys {
@@ -145,17 +146,38 @@ namespace {
 
 // Writes `value` as exactly `width` decimal digits, zero-padded, ending at
 // `end` (value < 10^width). Fixed widths, no locale, no format string to
-// parse: the list answers format two timestamps per row.
-void put_digits(char* end, unsigned value, int width) noexcept {
+// parse: a page of 100 allocations writes 300 timestamps.
+void put_digits(char* end, std::uint64_t value, int width) noexcept {
     for (int i = 0; i < width; ++i) {
         *--end = static_cast<char>('0' + value % 10);
         value /= 10;
     }
 }
 
+// The year as printf's %04lld writes it: four digits for 0000-9999 (all
+// that parse_timestamp yields); for others (a corrupt row, never cut
+// short) every digit, a '-' first when negative, zero-padded to four
+// characters in all.
+std::size_t put_year(char* out, std::int64_t year) noexcept {
+    if (year >= 0 && year <= 9999) {
+        put_digits(out + 4, static_cast<std::uint64_t>(year), 4);
+        return 4;
+    }
+    const bool negative = year < 0;
+    const std::uint64_t magnitude =
+        negative ? 0 - static_cast<std::uint64_t>(year) : static_cast<std::uint64_t>(year);
+    int digits = 1;
+    for (std::uint64_t rest = magnitude / 10; rest != 0; rest /= 10) ++digits;
+    const int width = std::max(digits, negative ? 3 : 4);
+    std::size_t n = 0;
+    if (negative) out[n++] = '-';
+    put_digits(out + n + static_cast<std::size_t>(width), magnitude, width);
+    return n + static_cast<std::size_t>(width);
+}
+
 }  // namespace
 
-std::string format_timestamp(std::int64_t micros) {
+std::size_t format_timestamp_to(char* out, std::int64_t micros) noexcept {
     // Floor division, so that instants before the epoch land on the right day.
     std::int64_t days = micros / micros_per_day;
     std::int64_t rest = micros % micros_per_day;
@@ -167,44 +189,31 @@ std::string format_timestamp(std::int64_t micros) {
     const auto seconds_of_day = static_cast<unsigned>(rest / micros_per_second);
     const auto fraction = static_cast<unsigned>(rest % micros_per_second);
 
-    // YYYY-MM-DDTHH:MM:SS[.ffffff]Z, written in place. Years outside
-    // 0000-9999 never come from parse_timestamp (0001-9999); should one come
-    // from elsewhere (a corrupt row), it is written in full like printf's
-    // %04lld would, not cut to four digits.
-    char buffer[27];
-    char* p = buffer;
-    const bool four_digit_year = date.year >= 0 && date.year <= 9999;
-    put_digits(p + 4, four_digit_year ? static_cast<unsigned>(date.year) : 0, 4);
-    p[4] = '-';
-    put_digits(p + 7, date.month, 2);
-    p[7] = '-';
-    put_digits(p + 10, date.day, 2);
-    p[10] = 'T';
-    put_digits(p + 13, seconds_of_day / 3600, 2);
-    p[13] = ':';
-    put_digits(p + 16, seconds_of_day / 60 % 60, 2);
-    p[16] = ':';
-    put_digits(p + 19, seconds_of_day % 60, 2);
-    std::size_t n = 19;
+    // YYYY-MM-DDTHH:MM:SS[.ffffff]Z, written in place.
+    char* p = out + put_year(out, date.year);
+    p[0] = '-';
+    put_digits(p + 3, date.month, 2);
+    p[3] = '-';
+    put_digits(p + 6, date.day, 2);
+    p[6] = 'T';
+    put_digits(p + 9, seconds_of_day / 3600, 2);
+    p[9] = ':';
+    put_digits(p + 12, seconds_of_day / 60 % 60, 2);
+    p[12] = ':';
+    put_digits(p + 15, seconds_of_day % 60, 2);
+    p += 15;
     if (fraction != 0) {
-        p[19] = '.';
-        put_digits(p + 26, fraction, 6);
-        n = 26;
+        *p = '.';
+        put_digits(p + 7, fraction, 6);
+        p += 7;
     }
-    if (!four_digit_year) {
-        std::string year = std::to_string(date.year < 0 ? -date.year : date.year);
-        if (year.size() < 3) year.insert(0, 3 - year.size(), '0');
-        if (date.year < 0)
-            year.insert(0, 1, '-');
-        else if (year.size() < 4)
-            year.insert(0, 1, '0');
-        return year + std::string(buffer + 4, n - 4) + 'Z';
-    }
-    std::string out;
-    out.reserve(n + 1);
-    out.append(buffer, n);
-    out += 'Z';
-    return out;
+    *p++ = 'Z';
+    return static_cast<std::size_t>(p - out);
+}
+
+std::string format_timestamp(std::int64_t micros) {
+    char buffer[max_timestamp_length];
+    return std::string(buffer, format_timestamp_to(buffer, micros));
 }
 
 std::int64_t now_micros() noexcept {
