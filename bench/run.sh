@@ -3,7 +3,8 @@
 # front of invsys-fcgi, SQLite or a private PostgreSQL cluster) in a fresh
 # temporary directory on a free loopback port, warms it up, measures every
 # case and prints a Markdown table, also written to bench/results/latest.md
-# (latest-postgresql.md with PostgreSQL). See bench/README.md.
+# (latest-postgresql.md with PostgreSQL), and its picture beside it,
+# latest.svg (bench/plot.py). See bench/README.md.
 #
 #   bench/run.sh                 full run (3 runs × 10 s per case, medians)
 #   BENCH_QUICK=1 bench/run.sh   smoke run (1 run × 2 s per case)
@@ -521,7 +522,7 @@ run_ceiling() {
     echo "  f run $run: $json" >&2
 }
 
-# One round: every case once. Rounds are interleaved (a b c f d e… a b c …)
+# One round: every case once. Rounds are interleaved (a h b c g f d e… a h b …)
 # so that a change in the machine's load hits every case alike; the sizes of
 # (e) take turns at going first.
 round() {
@@ -591,7 +592,7 @@ else
 fi
 cp "$results_jsonl" "$latest.jsonl"
 set +e
-python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$latest.md" \
+python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$latest.md" --svg "$latest.svg" \
     --database "$database" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --meta "commit=$commit" \
