@@ -33,6 +33,13 @@
       Inserts the fleet's trucks (straight into SQLite, or as SQL for psql),
       then their allocations as `populate` / `postgresql-sql` do.
 
+  fixtures.py cgi-response URL OUT
+      GETs URL (with the benchmark's key) and writes its answer to OUT as
+      the FastCGI responder of case (h) sends it: a Status line, the
+      headers invsys sent (those nginx adds itself -- Server, Date,
+      Connection, Keep-Alive, Transfer-Encoding and the benchmark's echo --
+      left out), a blank line and the body. So (h) answers what (b) answers.
+
 Standard library only.
 """
 import json
@@ -168,6 +175,24 @@ def postgresql_fleet_sql(fleet_path):
     postgresql_sql(spec_path)
 
 
+# Headers nginx writes itself on the way out, not the FastCGI responder.
+NGINX_HEADERS = {"server", "date", "connection", "keep-alive", "transfer-encoding", "x-bench-echo"}
+
+
+def cgi_response(url, out_path):
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + os.environ.get("BENCH_KEY", "")})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = resp.read()
+        status, reason = resp.status, resp.reason
+        headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in NGINX_HEADERS]
+    if status != 200:
+        sys.exit("cgi-response: %s answered %d" % (url, status))
+    head = "Status: %d %s\r\n" % (status, reason)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in headers) + "\r\n"
+    with open(out_path, "wb") as f:
+        f.write(head.encode("latin-1") + body)
+
+
 def main(argv):
     if len(argv) == 5 and argv[1] == "create-cars":
         create_cars(argv[2], int(argv[3]), argv[4])
@@ -179,6 +204,8 @@ def main(argv):
         fleet_spec(int(argv[2]), int(argv[3]), argv[4])
     elif len(argv) == 4 and argv[1] == "populate-fleet":
         populate_fleet(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "cgi-response":
+        cgi_response(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "postgresql-fleet-sql":
         postgresql_fleet_sql(argv[2])
     else:

@@ -3,7 +3,8 @@
 # front of invsys-fcgi, SQLite or a private PostgreSQL cluster) in a fresh
 # temporary directory on a free loopback port, warms it up, measures every
 # case and prints a Markdown table, also written to bench/results/latest.md
-# (latest-postgresql.md with PostgreSQL). See bench/README.md.
+# (latest-postgresql.md with PostgreSQL), and its picture beside it,
+# latest.svg (bench/plot.py). See bench/README.md.
 #
 #   bench/run.sh                 full run (3 runs × 10 s per case, medians)
 #   BENCH_QUICK=1 bench/run.sh   smoke run (1 run × 2 s per case)
@@ -26,7 +27,8 @@
 #   BENCH_WORKERS [cores]     invsys-fcgi worker processes (INVSYS_WORKERS)
 #   BENCH_THREADS [config]    threads per worker (INVSYS_THREADS); default:
 #                             config/invsys.conf's value
-#   BENCH_NGINX_WORKERS, BENCH_NGINX_KEEPALIVE  [render script defaults]
+#   BENCH_NGINX_WORKERS [render script default]
+#   BENCH_NGINX_KEEPALIVE [workers x threads, as scripts/run.sh]
 #   BENCH_ACCESS_LOG [null]   null: nginx's access log is written to /dev/null;
 #                             file: to the temporary directory
 #   BENCH_BUILD_DIR           use this Release build as it is; unset: run
@@ -35,7 +37,10 @@
 #                             (the database and the ceiling's file live there)
 #   BENCH_G_RESOURCES [10000] trucks of case (g), the availability page
 #   BENCH_G_ALLOCATIONS [100] allocations of each of them
-#   BENCH_CASES [a b c d e f g]  the cases to run (a ratio needs its ceiling)
+#   BENCH_H_THREADS [auto]    threads of case (h)'s minimal responder; auto:
+#                             connections + nginx workers x keepalive + 8
+#                             (libfcgi ties a thread to each open connection)
+#   BENCH_CASES [a b c d e f g h]  the cases to run (a ratio needs its ceiling)
 #   BENCH_KEEP [0]            1: keep the temporary directory (logs, database)
 #   BENCH_STRICT [0]          1: exit 3 when a target is missed
 # Exit status: 0 when every request of every measured run got a 2xx (targets
@@ -67,7 +72,7 @@ post_cars="${BENCH_POST_CARS:-8}"
 e_requests="${BENCH_E_REQUESTS:-2000}"
 workers="${BENCH_WORKERS:-$cores}"
 threads="${BENCH_THREADS:-}"
-cases="${BENCH_CASES:-a b c d e f g}"
+cases="${BENCH_CASES:-a b c d e f g h}"
 g_resources="${BENCH_G_RESOURCES:-10000}"
 g_allocations="${BENCH_G_ALLOCATIONS:-100}"
 wrk_threads_max="${BENCH_WRK_THREADS:-$cores}"
@@ -88,7 +93,10 @@ is_count "$workers" || die "BENCH_WORKERS must be a positive integer"
 [[ "$database" == @(sqlite|postgresql) ]] || die "BENCH_DATABASE must be sqlite or postgresql"
 is_count "$g_resources" && ((g_resources <= 100000)) || die "BENCH_G_RESOURCES must be 1..100000"
 is_count "$g_allocations" && ((g_allocations <= 1000)) || die "BENCH_G_ALLOCATIONS must be 1..1000"
-for c in $cases; do [[ "$c" == [abcdefg] ]] || die "BENCH_CASES: unknown case '$c' (a b c d e f g)"; done
+for c in $cases; do [[ "$c" == [abcdefgh] ]] || die "BENCH_CASES: unknown case '$c' (a b c d e f g h)"; done
+h_threads="${BENCH_H_THREADS:-auto}"
+[[ "$h_threads" == auto ]] || { is_count "$h_threads" && ((h_threads <= 1024)); } ||
+    die "BENCH_H_THREADS must be auto or 1..1024"
 wanted() { [[ " $cases " == *" $1 "* ]]; }
 for tool in wrk nginx curl python3 g++ timeout; do
     command -v "$tool" >/dev/null || die "$tool is not installed (scripts/setup.sh installs the stack's packages)"
@@ -114,6 +122,9 @@ admin_bin="$(dirname "$fcgi_bin")/../admin/invsys-admin"
 export BENCH_KEY="invsys_$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 plugin_dir="$build/plugins"
 [[ -x "$fcgi_bin" ]] || die "$fcgi_bin not built"
+# Case (h): built by CMake beside the service (bench/CMakeLists.txt).
+h_bin="$build/bench/fcgi_ceiling"
+! wanted h || [[ -x "$h_bin" ]] || die "$h_bin not built (cmake --build $build --target fcgi_ceiling)"
 [[ -d "$plugin_dir" ]] || die "$plugin_dir missing"
 build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)"
 [[ "$build_type" == Release ]] || die "$build is not a Release build (CMAKE_BUILD_TYPE='$build_type')"
@@ -145,6 +156,8 @@ tmp_parent="${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
 tmp="$(mktemp -d "$tmp_parent/invsys-bench.XXXXXX")"
 fcgi_pid=""
 nginx_pid=""
+h_pid=""        # case (h): the minimal responder
+h_nginx_pid=""  # and its own nginx, rendered like the service's
 pg_dir=""  # set once the PostgreSQL cluster is being started
 fcgi_log="$tmp/invsys-fcgi.log"
 nginx_prefix="$tmp/nginx"
@@ -173,6 +186,12 @@ stop_process() {
 }
 
 stop_nginx() { stop_process "$nginx_pid" QUIT 15; nginx_pid=""; }
+stop_h() {
+    stop_process "$h_nginx_pid" QUIT 15
+    h_nginx_pid=""
+    stop_process "$h_pid" TERM 5
+    h_pid=""
+}
 stop_fcgi() { stop_process "$fcgi_pid" TERM 40; fcgi_pid=""; }
 stop_pg() {
     [[ -n "$pg_dir" ]] || return 0
@@ -184,6 +203,7 @@ stop_pg() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    stop_h
     stop_nginx
     stop_fcgi
     stop_pg
@@ -267,30 +287,79 @@ location = /bench/constant {
 }
 EOF
 # Limits out of the way: the benchmark is one client driving the service flat out.
-render_args=(--prefix "$nginx_prefix" --listen "127.0.0.1:$port" --upstream "unix:$socket"
-    --rate-limit 1000000r/s --rate-burst 1000000 --conn-limit 60000)
-[[ -z "${BENCH_NGINX_WORKERS:-}" ]] || render_args+=(--nginx-workers "$BENCH_NGINX_WORKERS")
-[[ -z "${BENCH_NGINX_KEEPALIVE:-}" ]] || render_args+=(--keepalive "$BENCH_NGINX_KEEPALIVE")
-if grep -q -- '--server-include' scripts/render-nginx-conf.sh; then
+# render_gateway PREFIX PORT SOCKET: the gateway conf, the same for the
+# service and for case (h)'s minimal responder.
+render_gateway() {
+    local prefix="$1" listen_port="$2" upstream_socket="$3"
+    local render_args=(--prefix "$prefix" --listen "127.0.0.1:$listen_port" --upstream "unix:$upstream_socket"
+        --rate-limit 1000000r/s --rate-burst 1000000 --conn-limit 60000)
+    [[ -z "${BENCH_NGINX_WORKERS:-}" ]] || render_args+=(--nginx-workers "$BENCH_NGINX_WORKERS")
+    # As scripts/run.sh sizes it: the pool's threads (workers x threads).
+    render_args+=(--keepalive "${BENCH_NGINX_KEEPALIVE:-$((workers * threads_shown))}")
+    mkdir -p "$prefix"
+    [[ "$(id -u)" != 0 ]] || chmod 0755 "$prefix"
     bash scripts/render-nginx-conf.sh "${render_args[@]}" --server-include "$constant_include" >/dev/null
-else
-    # Until the render script has --server-include: the same include line,
-    # added to this run's private copy of the rendered conf.
-    note "render-nginx-conf.sh has no --server-include yet: adding the include to the private conf"
-    bash scripts/render-nginx-conf.sh "${render_args[@]}" >/dev/null
-    sed -i "0,/^\( *\)server_name _;/s||&\n\1include $constant_include;|" "$nginx_prefix/nginx.conf"
-    grep -q "include $constant_include;" "$nginx_prefix/nginx.conf" || fail "could not add the include"
-fi
-# nginx's access log (one JSON line per request) goes to /dev/null: nginx
-# does the same work, but the gigabyte a full run would write does not
-# compete, through the kernel's writeback, with SQLite's fsyncs.
-# BENCH_ACCESS_LOG=file keeps it in $nginx_prefix/logs/access.log.
-case "${BENCH_ACCESS_LOG:-null}" in
-    null) ln -sfn /dev/null "$nginx_prefix/logs/access.log" ;;
-    file) ;;
-esac
+    # nginx's access log (one JSON line per request) goes to /dev/null: nginx
+    # does the same work, but the gigabyte a full run would write does not
+    # compete, through the kernel's writeback, with SQLite's fsyncs.
+    # BENCH_ACCESS_LOG=file keeps it in PREFIX/logs/access.log.
+    case "${BENCH_ACCESS_LOG:-null}" in
+        null) ln -sfn /dev/null "$prefix/logs/access.log" ;;
+        file) ;;
+    esac
+}
+render_gateway "$nginx_prefix" "$port" "$socket"
 nginx_workers_shown="$(sed -n 's/^worker_processes *\([0-9a-z]*\);/\1/p' "$nginx_prefix/nginx.conf")"
 keepalive_shown="$(sed -n 's/^ *keepalive *\([0-9]*\);/\1/p' "$nginx_prefix/nginx.conf")"
+
+# wait_healthy PID URL: until URL answers 200 (30 s at most).
+wait_healthy() {
+    local pid="$1" probe="$2" i
+    for i in $(seq 1 300); do
+        alive "$pid" || fail "nginx exited during start-up"
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "Authorization: Bearer $BENCH_KEY" \
+            "$probe" || true)" == 200 ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "GET $probe did not answer 200 within 30 s"
+}
+
+# Case (h): the minimal libfcgi responder (bench/fcgi_ceiling.cpp) answering
+# the bytes (b) gets, behind a second nginx rendered like the service's on
+# its own port. Started once the service is up (it copies one answer of
+# (b)); idle while the other cases run.
+h_port=""
+start_h() {
+    local h_socket="$socket_dir/fcgi-ceiling.sock" h_prefix="$tmp/nginx-h" threads_h="$h_threads"
+    python3 "$bench/fixtures.py" cgi-response "$url/api/cars/$get_car" "$tmp/h-response.txt" ||
+        fail "could not copy the answer of case (b) for case (h)"
+    if [[ "$threads_h" == auto ]]; then
+        local nw="$nginx_workers_shown"
+        [[ "$nw" != auto ]] || nw="$cores"
+        threads_h=$((connections + nw * keepalive_shown + 8))
+    fi
+    h_threads_shown="$threads_h"
+    rm -f "$h_socket"
+    setsid "$h_bin" --socket "$h_socket" --response "$tmp/h-response.txt" --threads "$threads_h" \
+        >>"$tmp/fcgi-ceiling.log" 2>&1 </dev/null &
+    h_pid=$!
+    local i
+    for i in $(seq 1 100); do
+        [[ -S "$h_socket" ]] && break
+        alive "$h_pid" || fail "fcgi_ceiling exited during start-up ($(cat "$tmp/fcgi-ceiling.log"))"
+        sleep 0.1
+    done
+    [[ -S "$h_socket" ]] || fail "fcgi_ceiling did not create $h_socket"
+    [[ "$(id -u)" != 0 ]] || chgrp invsys "$h_socket"
+    h_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    render_gateway "$h_prefix" "$h_port" "$h_socket"
+    setsid nginx -p "$h_prefix/" -c "$h_prefix/nginx.conf" -e stderr \
+        >>"$h_prefix/logs/error.log" 2>&1 </dev/null &
+    h_nginx_pid=$!
+    wait_healthy "$h_nginx_pid" "http://127.0.0.1:$h_port/api/cars/$get_car"
+}
 
 start_stack() {
     rm -f "$socket"
@@ -394,18 +463,23 @@ fi
 
 # --- Measuring ---------------------------------------------------------------
 start_stack
+h_threads_shown=""
+if wanted h; then
+    start_h
+fi
 loadavg_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run_wrk CASE RUN CONNECTIONS PATH SCRIPT_ARGS...: one wrk run, one result
-# line (RUN 0 = warm-up, not recorded).
+# line (RUN 0 = warm-up, not recorded). PATH goes to the service's gateway,
+# or with BASE_URL set to that one (case (h)).
 run_wrk() {
-    local case="$1" run="$2" conns="$3" path="$4" seconds="$duration"
+    local case="$1" run="$2" conns="$3" path="$4" seconds="$duration" base="${BASE_URL:-$url}"
     shift 4
     ((run > 0)) || seconds="$warmup"
     ((seconds > 0)) || return 0
     local out="$tmp/wrk-$case-$run.out" wrk_threads=$((conns < wrk_threads_max ? conns : wrk_threads_max))
     if ! timeout -k 5 $((seconds + 60)) wrk -t "$wrk_threads" -c "$conns" -d "${seconds}s" --timeout 10s \
-        -s "$bench/wrk.lua" "$url$path" -- "$@" >"$out" 2>&1; then
+        -s "$bench/wrk.lua" "$base$path" -- "$@" >"$out" 2>&1; then
         cat "$out" >&2
         fail "wrk failed in case $case run $run"
     fi
@@ -448,12 +522,13 @@ run_ceiling() {
     echo "  f run $run: $json" >&2
 }
 
-# One round: every case once. Rounds are interleaved (a b c f d e… a b c …)
+# One round: every case once. Rounds are interleaved (a h b c g f d e… a h b …)
 # so that a change in the machine's load hits every case alike; the sizes of
 # (e) take turns at going first.
 round() {
     local r="$1" i s
     wanted a && run_wrk a "$r" "$connections" /bench/constant get
+    wanted h && BASE_URL="http://127.0.0.1:$h_port" run_wrk h "$r" "$connections" "/api/cars/$get_car" get
     wanted b && run_wrk b "$r" "$connections" "/api/cars/$get_car" get
     wanted c && run_wrk c "$r" "$connections" "/api/cars?limit=100" get
     wanted g && run_wrk g "$r" "$connections" "/api/trucks/availability?from=$g_from&to=$g_to" get
@@ -499,6 +574,8 @@ else
 fi
 alive "$fcgi_pid" || fail "invsys-fcgi died during the benchmark"
 alive "$nginx_pid" || fail "nginx died during the benchmark"
+! wanted h || alive "$h_pid" || fail "fcgi_ceiling died during the benchmark"
+stop_h
 stop_stack
 stop_pg
 
@@ -515,12 +592,12 @@ else
 fi
 cp "$results_jsonl" "$latest.jsonl"
 set +e
-python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$latest.md" \
+python3 "$bench/report.py" --results "$results_jsonl" --rss "$rss_file" --out "$latest.md" --svg "$latest.svg" \
     --database "$database" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --meta "commit=$commit" \
     --meta "machine=$cores cores, $(uname -r), load average before: $loadavg_start" \
-    --meta "stack=$layout, threads=$threads_shown each; nginx worker_processes=$nginx_workers_shown keepalive=$keepalive_shown; $db_shown" \
+    --meta "stack=$layout, threads=$threads_shown each; nginx worker_processes=$nginx_workers_shown keepalive=$keepalive_shown; $db_shown${h_threads_shown:+; (h) fcgi_ceiling with $h_threads_shown threads, one process}" \
     --meta "nginx access log=$([[ "${BENCH_ACCESS_LOG:-null}" == null ]] && echo "written to /dev/null (same work for nginx, no disk I/O)" || echo "written to a file")" \
     --meta "runs=$runs × ${duration}s per case after ${warmup}s warm-up; (d) books round-robin over $post_cars cars; (e) stops after $e_requests bookings per run; (g) $g_resources trucks × $g_allocations allocations" \
     --strict "${BENCH_STRICT:-0}"

@@ -21,6 +21,14 @@
 # Docker's embedded DNS), answers kept --resolver-valid long, requests
 # spread over every address it has; no keep-alive (--keepalive is unused).
 #
+# --keepalive N (default 16): idle FastCGI connections each nginx worker
+# keeps to the pool. Size it to the pool's threads (workers x threads,
+# which scripts/run.sh and bench/run.sh pass): one nginx worker may carry
+# all the load, and every request beyond its cache opens and closes a
+# connection (connect, accept, epoll registration, close on both sides).
+# An idle connection holds no invsys thread (one epoll set per worker), only
+# a descriptor. 16 = the shipped config on 2 cores (2 workers x 8 threads).
+#
 # --server-include FILE (repeatable) includes FILE inside the server block,
 # e.g. the benchmark's constant-body location.
 #
@@ -47,7 +55,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 template="$here/../nginx/invsys.conf.template"
 
 usage() {
-    sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,51p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -58,7 +66,7 @@ die() {
 prefix=""
 listen=""
 upstreams=()
-keepalive=2
+keepalive=16
 nginx_workers=2
 read_timeout=60s
 resolve=""

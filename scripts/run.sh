@@ -22,7 +22,9 @@
 # Environment: INVSYS_PORT (default 8080), INVSYS_SERVER_NAME (an extra Host
 # name to serve besides localhost and 127.0.0.1), INVSYS_RATE_LIMIT /
 # INVSYS_RATE_BURST / INVSYS_CONN_LIMIT (render-nginx-conf.sh's limits), and
-# any INVSYS_<KEY> of config/invsys.conf (e.g. INVSYS_THREADS=16).
+# any INVSYS_<KEY> of config/invsys.conf (e.g. INVSYS_THREADS=16);
+# INVSYS_NGINX_KEEPALIVE (nginx's idle connections to the pool per nginx
+# worker; default workers x threads).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -170,8 +172,19 @@ render_limits=()
 [[ -z "${INVSYS_RATE_BURST:-}" ]] || render_limits+=(--rate-burst "$INVSYS_RATE_BURST")
 [[ -z "${INVSYS_CONN_LIMIT:-}" ]] || render_limits+=(--conn-limit "$INVSYS_CONN_LIMIT")
 [[ -f build/web/index.html ]] || fail "build/web/index.html is missing (scripts/web-build.sh builds the admin page)"
+# nginx's idle-connection cache to the pool: as many as the pool has
+# threads (workers x threads), so one nginx worker carrying all the load
+# still finds a kept connection for each request the pool can serve at once
+# (render-nginx-conf.sh --keepalive explains). INVSYS_NGINX_KEEPALIVE overrides.
+config_value() { sed -n "s/^$1 *= *\([0-9]*\).*/\1/p" config/invsys.conf | tail -1; }
+pool_workers="${INVSYS_WORKERS:-$(config_value workers)}"
+pool_threads="${INVSYS_THREADS:-$(config_value threads)}"
+[[ "$pool_workers" =~ ^[0-9]+$ ]] || pool_workers=0
+[[ "$pool_threads" =~ ^[1-9][0-9]*$ ]] || pool_threads=4  # invsys-fcgi's default
+((pool_workers > 0)) || pool_workers="$(nproc)"
+keepalive="${INVSYS_NGINX_KEEPALIVE:-$((pool_workers * pool_threads))}"
 bash scripts/render-nginx-conf.sh --prefix "$nginx_prefix" --listen "127.0.0.1:$port" \
-    --upstream "unix:$socket" --web-root "$root/build/web" ${render_limits[@]+"${render_limits[@]}"} >/dev/null
+    --upstream "unix:$socket" --keepalive "$keepalive" --web-root "$root/build/web" ${render_limits[@]+"${render_limits[@]}"} >/dev/null
 echo "run.sh: starting nginx on 127.0.0.1:$port (logs: var/nginx/logs/)" >&2
 setsid nginx -p "$nginx_prefix/" -c "$nginx_prefix/nginx.conf" >>"$nginx_log" 2>&1 </dev/null &
 nginx_pid=$!

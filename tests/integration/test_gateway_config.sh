@@ -75,6 +75,10 @@ check_conf multi --listen 127.0.0.1:18080 --upstream 127.0.0.1:9000 --upstream 1
 grep -q "keepalive 4;" "$work/tcp/nginx.conf" && grep -q "fastcgi_read_timeout 5s;" "$work/tcp/nginx.conf" &&
     grep -q "worker_processes 1;" "$work/tcp/nginx.conf" && pass "options reach the config" ||
     fail "--keepalive/--read-timeout/--nginx-workers not rendered"
+# Without --keepalive: the cache of the shipped pool on 2 cores (2 workers
+# x 8 threads), not the old 2 that made most requests open a connection.
+grep -q "^ *keepalive 16;" "$work/unix/nginx.conf" && pass "keepalive defaults to 16 idle connections" ||
+    fail "the default keepalive is not 16"
 [[ "$(grep -c '^ *server 127.0.0.1:900[01];' "$work/multi/nginx.conf")" == 2 ]] &&
     grep -q "server unix:$work/other.sock;" "$work/multi/nginx.conf" &&
     pass "every --upstream becomes a server line" || fail "upstream servers missing"

@@ -20,6 +20,7 @@
 
 #include "error/error.hpp"
 #include "model.hpp"
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/migrations.hpp"
 #include "storage/sqlite/sql.hpp"
 #include "storage/sqlite/store.hpp"
@@ -367,4 +368,19 @@ TEST_CASE("a worker killed inside a write transaction does not hold up the other
     // The dead writer's transaction was rolled back.
     CHECK(s.count_rows("resources") == 2);
     CHECK_FALSE(s.db->find_resource("Car", "ghost"));
+}
+
+// The store's connections carry no mutex of their own (multi-thread mode,
+// as SQLITE_OPEN_NOMUTEX): the pool's leases give each to one thread at a
+// time (sqlite/connection.cpp, use_unguarded_connections). Each Catch test
+// runs in a process of its own (catch_discover_tests), so the store below
+// opens the first SQLite connection of its process, as in a worker.
+TEST_CASE("the store's SQLite connections have no mutex of their own", "[store][sqlite]") {
+    const temp_dir dir;
+    const std::string path = (dir.path / "unguarded.db").string();
+    const sqlite_connection first(path, 1000);
+    CHECK(use_unguarded_connections());
+    CHECK_FALSE(first.guarded());
+    const sqlite_connection second(path, 1000);
+    CHECK_FALSE(second.guarded());
 }

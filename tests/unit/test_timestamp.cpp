@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <limits>
+#include <random>
 #include <string>
 
 #include "time/timestamp.hpp"
@@ -184,6 +187,109 @@ TEST_CASE("every day around the epoch, leap days included, round-trips", "[time]
         const std::int64_t micros = d * day + 3'723 * s + 7;
         INFO(micros);
         REQUIRE(parse_timestamp(format_timestamp(micros)) == micros);
+    }
+}
+
+TEST_CASE("every field of a written time has its fixed width", "[time][format]") {
+    // Single-digit values are zero-padded, the largest fill their field.
+    const auto at = [](const char* text) { return *parse_timestamp(text); };
+    const parse_case cases[] = {
+        {"0001-01-01T00:00:00Z", at("0001-01-01T00:00:00Z")},
+        {"0009-02-03T04:05:06Z", at("0009-02-03T04:05:06Z")},
+        {"0010-10-10T10:10:10Z", at("0010-10-10T10:10:10Z")},
+        {"0099-09-09T09:09:09Z", at("0099-09-09T09:09:09Z")},
+        {"0100-12-31T23:59:59Z", at("0100-12-31T23:59:59Z")},
+        {"0999-11-30T20:30:40Z", at("0999-11-30T20:30:40Z")},
+        {"1000-01-31T01:01:01Z", at("1000-01-31T01:01:01Z")},
+        {"9999-01-01T00:00:00Z", at("9999-01-01T00:00:00Z")},
+        {"9999-12-31T23:59:59Z", at("9999-12-31T23:59:59Z")},
+    };
+    for (const auto& c : cases) {
+        INFO(c.text);
+        CHECK(format_timestamp(c.micros) == c.text);
+    }
+}
+
+TEST_CASE("microseconds are written as six digits, leading zeros kept", "[time][format]") {
+    const std::pair<std::int64_t, const char*> cases[] = {
+        {1, "2030-01-01T10:00:00.000001Z"},       {10, "2030-01-01T10:00:00.000010Z"},
+        {100, "2030-01-01T10:00:00.000100Z"},     {1'000, "2030-01-01T10:00:00.001000Z"},
+        {10'000, "2030-01-01T10:00:00.010000Z"},  {100'000, "2030-01-01T10:00:00.100000Z"},
+        {999'999, "2030-01-01T10:00:00.999999Z"}, {90'807, "2030-01-01T10:00:00.090807Z"},
+    };
+    for (const auto& [fraction, text] : cases) {
+        INFO(text);
+        CHECK(format_timestamp(ten_o_clock + fraction) == text);
+    }
+    // One microsecond before the earliest and after the latest second.
+    CHECK(format_timestamp(-62'135'596'800 * s + 1) == "0001-01-01T00:00:00.000001Z");
+    CHECK(format_timestamp(253'402'300'799 * s + 1) == "9999-12-31T23:59:59.000001Z");
+}
+
+TEST_CASE("a year outside 0001-9999 is written in full, as printf's %04lld would",
+          "[time][format]") {
+    // The parser never yields one; a corrupt row must not be cut to four digits.
+    CHECK(format_timestamp(253'402'300'800 * s) == "10000-01-01T00:00:00Z");
+    CHECK(format_timestamp(-62'135'596'800 * s - 1) == "0000-12-31T23:59:59.999999Z");
+    CHECK(format_timestamp(-62'167'219'200 * s - 1) == "-001-12-31T23:59:59.999999Z");
+}
+
+namespace {
+
+// The formatter before it wrote digits itself: the oracle for the sweep below.
+std::string printf_formatted(std::int64_t micros) {
+    constexpr std::int64_t per_day = 86'400 * s;
+    std::int64_t days = micros / per_day, rest = micros % per_day;
+    if (rest < 0) {
+        rest += per_day;
+        --days;
+    }
+    // civil_from_days (Howard Hinnant), as in timestamp.cpp.
+    std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+    const auto sec = rest / s, fraction = rest % s;
+    char buffer[64];
+    int n = std::snprintf(buffer, sizeof buffer, "%04lld-%02u-%02uT%02d:%02d:%02d",
+                          static_cast<long long>(y), m, d, static_cast<int>(sec / 3600),
+                          static_cast<int>(sec / 60 % 60), static_cast<int>(sec % 60));
+    if (fraction != 0)
+        n += std::snprintf(buffer + n, sizeof buffer - static_cast<std::size_t>(n), ".%06d",
+                           static_cast<int>(fraction));
+    return std::string(buffer, static_cast<std::size_t>(n)) + 'Z';
+}
+
+}  // namespace
+
+TEST_CASE("the formatter writes what printf wrote, over years 1-9999", "[time][format]") {
+    const std::int64_t earliest = -62'135'596'800 * s;
+    const std::int64_t latest = 253'402'300'799 * s + 999'999;
+    std::mt19937_64 random(14);
+    std::uniform_int_distribution<std::int64_t> any(earliest, latest);
+    for (int i = 0; i < 20'000; ++i) {
+        // Every other value on a whole second, so both shapes are covered.
+        std::int64_t micros = any(random);
+        if (i % 2 == 0) micros -= ((micros % s) + s) % s;
+        INFO(micros);
+        REQUIRE(format_timestamp(micros) == printf_formatted(micros));
+    }
+}
+
+TEST_CASE("the extremes of the microsecond range fit the buffer and match printf",
+          "[time][format]") {
+    for (const std::int64_t micros : {std::numeric_limits<std::int64_t>::min(),
+                                      std::numeric_limits<std::int64_t>::max(), std::int64_t{0}}) {
+        INFO(micros);
+        char buffer[max_timestamp_length];
+        const std::size_t n = format_timestamp_to(buffer, micros);
+        CHECK(n <= max_timestamp_length);
+        CHECK(std::string(buffer, n) == printf_formatted(micros));
     }
 }
 

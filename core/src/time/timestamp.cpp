@@ -1,7 +1,7 @@
 #include "time/timestamp.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
 
 namespace invsys {
 namespace {
@@ -142,7 +142,42 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept {
     return utc;
 }
 
-std::string format_timestamp(std::int64_t micros) {
+namespace {
+
+// Writes `value` as exactly `width` decimal digits, zero-padded, ending at
+// `end` (value < 10^width). Fixed widths, no locale, no format string to
+// parse: a page of 100 allocations writes 300 timestamps.
+void put_digits(char* end, std::uint64_t value, int width) noexcept {
+    for (int i = 0; i < width; ++i) {
+        *--end = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+}
+
+// The year as printf's %04lld writes it: four digits for 0000-9999 (all
+// that parse_timestamp yields); for others (a corrupt row, never cut
+// short) every digit, a '-' first when negative, zero-padded to four
+// characters in all.
+std::size_t put_year(char* out, std::int64_t year) noexcept {
+    if (year >= 0 && year <= 9999) {
+        put_digits(out + 4, static_cast<std::uint64_t>(year), 4);
+        return 4;
+    }
+    const bool negative = year < 0;
+    const std::uint64_t magnitude =
+        negative ? 0 - static_cast<std::uint64_t>(year) : static_cast<std::uint64_t>(year);
+    int digits = 1;
+    for (std::uint64_t rest = magnitude / 10; rest != 0; rest /= 10) ++digits;
+    const int width = std::max(digits, negative ? 3 : 4);
+    std::size_t n = 0;
+    if (negative) out[n++] = '-';
+    put_digits(out + n + static_cast<std::size_t>(width), magnitude, width);
+    return n + static_cast<std::size_t>(width);
+}
+
+}  // namespace
+
+std::size_t format_timestamp_to(char* out, std::int64_t micros) noexcept {
     // Floor division, so that instants before the epoch land on the right day.
     std::int64_t days = micros / micros_per_day;
     std::int64_t rest = micros % micros_per_day;
@@ -151,18 +186,34 @@ std::string format_timestamp(std::int64_t micros) {
         --days;
     }
     const civil_date date = civil_from_days(days);
-    const auto seconds_of_day = rest / micros_per_second;
-    const auto fraction = rest % micros_per_second;
+    const auto seconds_of_day = static_cast<unsigned>(rest / micros_per_second);
+    const auto fraction = static_cast<unsigned>(rest % micros_per_second);
 
-    char buffer[48];
-    int n = std::snprintf(
-        buffer, sizeof buffer, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(date.year),
-        date.month, date.day, static_cast<int>(seconds_of_day / 3600),
-        static_cast<int>(seconds_of_day / 60 % 60), static_cast<int>(seconds_of_day % 60));
-    if (fraction != 0)
-        n += std::snprintf(buffer + n, sizeof buffer - static_cast<std::size_t>(n), ".%06d",
-                           static_cast<int>(fraction));
-    return std::string(buffer, static_cast<std::size_t>(n)) + 'Z';
+    // YYYY-MM-DDTHH:MM:SS[.ffffff]Z, written in place.
+    char* p = out + put_year(out, date.year);
+    p[0] = '-';
+    put_digits(p + 3, date.month, 2);
+    p[3] = '-';
+    put_digits(p + 6, date.day, 2);
+    p[6] = 'T';
+    put_digits(p + 9, seconds_of_day / 3600, 2);
+    p[9] = ':';
+    put_digits(p + 12, seconds_of_day / 60 % 60, 2);
+    p[12] = ':';
+    put_digits(p + 15, seconds_of_day % 60, 2);
+    p += 15;
+    if (fraction != 0) {
+        *p = '.';
+        put_digits(p + 7, fraction, 6);
+        p += 7;
+    }
+    *p++ = 'Z';
+    return static_cast<std::size_t>(p - out);
+}
+
+std::string format_timestamp(std::int64_t micros) {
+    char buffer[max_timestamp_length];
+    return std::string(buffer, format_timestamp_to(buffer, micros));
 }
 
 std::int64_t now_micros() noexcept {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "storage/common/schema_guard.hpp"
+#include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/migrations.hpp"
 
 namespace invsys {
@@ -24,11 +25,15 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-// One connection, closed at scope exit.
+// One connection, closed at scope exit; used by the thread that opened it
+// only, so without a mutex of its own (NOMUTEX, as the store's: see
+// use_unguarded_connections in connection.cpp).
 class connection {
   public:
     connection(const std::string& path, int flags, unsigned busy_timeout_ms) {
-        if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+        use_unguarded_connections();
+        if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) !=
+            SQLITE_OK) {
             const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
             sqlite3_close(db_);
             fail("cannot open " + path + ": " + why);

@@ -3,6 +3,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -13,6 +14,7 @@ namespace {
 // (spaces included); with '=' it parses `key=value` pairs split on spaces,
 // where a value may be double-quoted but never contain a quote.
 std::string connect_string(const std::string& path) {
+    use_unguarded_connections();
     if (path.find('=') == std::string::npos) return path;
     if (path.find_first_of(" \"") == std::string::npos) return "db=" + path;
     throw std::runtime_error("unsupported database path (contains '=' and a space or quote): " +
@@ -29,6 +31,32 @@ constexpr std::string_view duplicate_name_message =
 constexpr std::string_view overlap_guard_message = "allocation overlaps an existing allocation";
 
 }  // namespace
+
+// SOCI 4.0.3 opens its connections with sqlite3_open_v2(READWRITE |
+// CREATE), no way to add SQLITE_OPEN_NOMUTEX; SQLite's multi-thread mode is
+// the same for every connection opened without FULLMUTEX: no mutex per
+// connection, taken and released on every sqlite3_* call (a step, each
+// column read: hundreds per page of 100 rows). That is safe because every
+// connection of this process is used by one thread at a time: the store's
+// through the pool's leases (common/pool.hpp: a connection is either idle
+// under the pool's mutex or owned by one lease), the backup's and the
+// migrations' by the one thread that opened them. SQLite's shared state
+// (page cache, memory allocator) keeps its own mutexes in this mode.
+//
+// The mode can only be set before SQLite initializes (the first open of the
+// process). Later it fails with SQLITE_MISUSE and connections stay
+// serialized: slower, still correct.
+bool use_unguarded_connections() noexcept {
+    static std::once_flag once;
+    static bool applied = false;
+    std::call_once(
+        once, [] { applied = sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD) == SQLITE_OK; });
+    return applied;
+}
+
+bool sqlite_connection::guarded() const noexcept {
+    return sqlite_api::sqlite3_db_mutex(db_) != nullptr;
+}
 
 storage_failure classify_sqlite_failure() noexcept {
     try {

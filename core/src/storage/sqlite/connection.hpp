@@ -58,11 +58,23 @@ class sqlite_connection : public queries::connection_base<sqlite_statements::cac
     // still open (never expected: a writer that failed to roll back).
     bool reusable() noexcept;
 
+    // Whether SQLite guards this connection with a mutex of its own. False
+    // once use_unguarded_connections() took effect: the pool's leases are
+    // then the only guard, and the only one needed.
+    bool guarded() const noexcept;
+
   private:
     std::string switch_to_wal(unsigned busy_timeout_ms);
 
     sqlite_api::sqlite3* db_ = nullptr;
 };
+
+// Puts SQLite in multi-thread mode (connections without a mutex of their
+// own, as SQLITE_OPEN_NOMUTEX) before the first connection of the process
+// opens; every connection opener of the SQLite store calls it. True when the
+// mode holds, false when SQLite was initialized before (connections then
+// stay serialized). Each connection must be used by one thread at a time.
+bool use_unguarded_connections() noexcept;
 
 // What a failed SQLite call means to the store (see common/failure.hpp):
 // busy for SQLITE_BUSY and SQLITE_LOCKED, storage_full for SQLITE_FULL,
