@@ -23,8 +23,7 @@ import threading
 import time
 import unittest
 
-from harness import (ApiAssertions, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, Fcgi, Nginx, PgDatabase, free_port,
-                     http_request, make_tmpdir, mkdir_public, set_default_key, wait_until)
+from harness import PrivatePgPoolTestCase, free_port, http_request, wait_until
 
 TCP_USER_TIMEOUT_MS = 2000
 CONNECT_TIMEOUT_S = 2
@@ -54,63 +53,23 @@ SKIP_REASON = iptables_usable()
 
 
 @unittest.skipIf(SKIP_REASON is not None, SKIP_REASON or "")
-class PgDroppedRouteTest(ApiAssertions):
+class PgDroppedRouteTest(PrivatePgPoolTestCase):
+
+    tmp_prefix = "invsys-it-pgroute-"
+    fcgi_config = {"pg_statement_timeout_ms": STATEMENT_TIMEOUT_MS, "pg_connect_timeout_s": CONNECT_TIMEOUT_S,
+                   "pg_tcp_user_timeout_ms": TCP_USER_TIMEOUT_MS, "pg_keepalives_idle_s": 1,
+                   "busy_timeout_ms": 1000, "request_timeout_s": 120}
+    nginx_read_timeout = "120s"
+    rules = []
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.root = make_tmpdir("invsys-it-pgroute-")
-        cls.pg = None
-        cls.fcgi = None
-        cls.nginx = None
-        cls.rules = []
-        try:
-            cls.port_pg = free_port()
-            cls.pg = PgDatabase(private_dir=os.path.join(cls.root, "pg"), private=True,
-                                tcp_port=cls.port_pg).create()
-            plugin_dir = mkdir_public(os.path.join(cls.root, "plugins"))
-            for name in BUILTIN_PLUGINS:
-                shutil.copyfile(os.path.join(BUILTIN_PLUGIN_DIR, name), os.path.join(plugin_dir, name))
-                os.chmod(os.path.join(plugin_dir, name), 0o755)
-            cls.fcgi = Fcgi(mkdir_public(os.path.join(cls.root, "pool")), threads=4, workers=1,
-                            plugin_dir=plugin_dir, database=cls.pg.tcp_url,
-                            extra_config={"pg_statement_timeout_ms": STATEMENT_TIMEOUT_MS,
-                                          "pg_connect_timeout_s": CONNECT_TIMEOUT_S,
-                                          "pg_tcp_user_timeout_ms": TCP_USER_TIMEOUT_MS,
-                                          "pg_keepalives_idle_s": 1,
-                                          "busy_timeout_ms": 1000, "request_timeout_s": 120})
-            cls.fcgi.start()
-            cls.nginx = Nginx(cls.root, f"unix:{cls.fcgi.socket_path}", read_timeout="120s").start()
-            set_default_key(cls.nginx.port, cls.fcgi.admin_key)  # as Stack.start does
-            ok = wait_until(lambda: http_request(cls.nginx.port, "GET", "/api/health", timeout=5).status == 200,
-                            30, interval=0.1)
-            if not ok:
-                raise AssertionError("not healthy\n" + cls.fcgi.log_tail())
-        except BaseException:
-            cls._teardown()
-            raise
+    def pg_tcp_port(cls):
+        cls.port_pg = free_port()
+        return cls.port_pg
 
     @classmethod
-    def _teardown(cls):
-        try:
-            cls.restore_route()
-            if cls.nginx is not None:
-                cls.nginx.stop()
-            if cls.fcgi is not None:
-                cls.fcgi.stop()
-        finally:
-            try:
-                if cls.pg is not None:
-                    cls.pg.drop()
-            finally:
-                shutil.rmtree(cls.root, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls._teardown()
-        finally:
-            super().tearDownClass()
+    def undo_fault(cls):
+        cls.restore_route()
 
     @classmethod
     def drop_route(cls):
@@ -126,9 +85,6 @@ class PgDroppedRouteTest(ApiAssertions):
     def restore_route(cls):
         while cls.rules:
             iptables("-D", *cls.rules.pop())
-
-    def log_tails(self, lines=15):
-        return self.fcgi.log_tail(lines)
 
     def req(self, method, path, json=None, timeout=90):
         return http_request(self.nginx.port, method, path, json=json, timeout=timeout)

@@ -11,15 +11,13 @@ too, and 201 once the server continues.
 """
 
 import os
-import shutil
 import signal
 import sys
 import threading
 import time
 import unittest
 
-from harness import (ApiAssertions, BUILTIN_PLUGIN_DIR, BUILTIN_PLUGINS, Fcgi, Nginx, PgDatabase, http_request,
-                     make_tmpdir, set_default_key, mkdir_public, process_tree, wait_until)
+from harness import PrivatePgPoolTestCase, http_request, process_tree, wait_until
 
 STATEMENT_TIMEOUT_MS = 1500
 CONNECT_TIMEOUT_S = 2
@@ -27,59 +25,16 @@ CONNECT_TIMEOUT_S = 2
 ANSWER_WITHIN_S = 10.0
 
 
-class PgStalledServerTest(ApiAssertions):
+class PgStalledServerTest(PrivatePgPoolTestCase):
+
+    tmp_prefix = "invsys-it-pgstall-"
+    fcgi_config = {"pg_statement_timeout_ms": STATEMENT_TIMEOUT_MS, "pg_connect_timeout_s": CONNECT_TIMEOUT_S,
+                   "busy_timeout_ms": 1000, "request_timeout_s": 30}
+    stopped = []
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.root = make_tmpdir("invsys-it-pgstall-")
-        cls.pg = None
-        cls.fcgi = None
-        cls.nginx = None
-        cls.stopped = []
-        try:
-            cls.pg = PgDatabase(private_dir=os.path.join(cls.root, "pg"), private=True).create()
-            plugin_dir = mkdir_public(os.path.join(cls.root, "plugins"))
-            for name in BUILTIN_PLUGINS:
-                shutil.copyfile(os.path.join(BUILTIN_PLUGIN_DIR, name), os.path.join(plugin_dir, name))
-                os.chmod(os.path.join(plugin_dir, name), 0o755)
-            cls.fcgi = Fcgi(mkdir_public(os.path.join(cls.root, "pool")), threads=4, workers=1,
-                            plugin_dir=plugin_dir, database=cls.pg.url,
-                            extra_config={"pg_statement_timeout_ms": STATEMENT_TIMEOUT_MS,
-                                          "pg_connect_timeout_s": CONNECT_TIMEOUT_S,
-                                          "busy_timeout_ms": 1000, "request_timeout_s": 30})
-            cls.fcgi.start()
-            cls.nginx = Nginx(cls.root, f"unix:{cls.fcgi.socket_path}").start()
-            set_default_key(cls.nginx.port, cls.fcgi.admin_key)  # as Stack.start does
-            ok = wait_until(lambda: http_request(cls.nginx.port, "GET", "/api/health", timeout=5).status == 200,
-                            30, interval=0.1)
-            if not ok:
-                raise AssertionError("not healthy\n" + cls.fcgi.log_tail())
-        except BaseException:
-            cls._teardown()
-            raise
-
-    @classmethod
-    def _teardown(cls):
-        try:
-            cls.resume_server()
-            if cls.nginx is not None:
-                cls.nginx.stop()
-            if cls.fcgi is not None:
-                cls.fcgi.stop()
-        finally:
-            try:
-                if cls.pg is not None:
-                    cls.pg.drop()
-            finally:
-                shutil.rmtree(cls.root, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls._teardown()
-        finally:
-            super().tearDownClass()
+    def undo_fault(cls):
+        cls.resume_server()
 
     @classmethod
     def server_pids(cls):
@@ -101,9 +56,6 @@ class PgStalledServerTest(ApiAssertions):
             except ProcessLookupError:
                 pass
         cls.stopped = []
-
-    def log_tails(self, lines=15):
-        return self.fcgi.log_tail(lines)
 
     def req(self, method, path, json=None, timeout=60):
         return http_request(self.nginx.port, method, path, json=json, timeout=timeout)

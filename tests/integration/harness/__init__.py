@@ -14,6 +14,7 @@ The package, one purpose per module:
     load         BookingLoad: a bounded background load of bookings
     assertions   ApiAssertions, StackTestCase
     pool         PoolTestCase: helpers for the worker pool's tests
+    private_pg   PrivatePgPoolTestCase: a pool on a private PostgreSQL cluster a test may stop
     pg_suites    pg_classes: existing suites again on PostgreSQL
     log_lines    the exact log lines the tests expect, with the source file that writes each
 
@@ -29,6 +30,7 @@ from .http_client import STACK_KEY, Response, default_key, free_port, http_reque
 from .load import BookingLoad
 from .pg_suites import pg_classes
 from .pool import PoolTestCase
+from .private_pg import PrivatePgPoolTestCase
 from .postgresql import PgConnection, PgDatabase, PgError, parse_pg_url, pg_bind, pg_literal, psql
 from .processes import (children_of, is_running, proc_identity, proc_io, proc_maps, proc_socket_inodes, proc_stat,
                         proc_thread_count, process_group, process_tree, stop_process, unix_listening_inodes,
@@ -42,7 +44,7 @@ from .values import (ALLOCATION_FIELDS, HOUR_US, INT64_MAX, INT64_MIN, RESOURCE_
 __all__ = [
     "ADMIN_BINARY", "STACK_KEY", "default_key", "set_default_key", "ALLOCATION_FIELDS", "allocation_payload", "ApiAssertions", "BUILD_DIR", "BUILTIN_PLUGINS", "BUILTIN_PLUGIN_DIR", "BookingLoad",
     "FCGI_BINARY", "Fcgi", "HOUR_US", "HTTP_TIMEOUT_S", "HangingUpstream", "HarnessError", "INT64_MAX", "INT64_MIN",
-    "IS_ROOT", "NGINX", "Nginx", "PgConnection", "PgDatabase", "PgError", "PoolTestCase", "RENDER_SCRIPT",
+    "IS_ROOT", "NGINX", "Nginx", "PgConnection", "PgDatabase", "PgError", "PoolTestCase", "PrivatePgPoolTestCase", "RENDER_SCRIPT",
     "RESOURCE_FIELDS", "Response", "SOCKET_GROUP", "SOURCE_DIR", "START_TIMEOUT_S", "STOP_TIMEOUT_S", "Stack",
     "StackTestCase", "TEST_PLUGIN_DIR", "UTC_RE", "UUID_RE", "children_of", "ensure_socket_group", "fcgi_pair",
     "fcgi_record", "fcgi_request", "find_test_plugin", "free_port", "http_request", "is_running", "iso",
