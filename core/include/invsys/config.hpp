@@ -57,6 +57,10 @@ struct config {
     unsigned shutdown_timeout_s = 30;
     // How long a writer waits for a busy database before answering 503.
     unsigned busy_timeout_ms = 5000;
+    // SQLite: at most this many writes of one worker process share one
+    // transaction and its one fsync (group commit; 1: each write commits
+    // alone). PostgreSQL commits each write itself.
+    unsigned sqlite_commit_group_max = 64;
     // PostgreSQL that stops answering (see docs/hardening.md): how long
     // opening a connection may take (libpq's connect_timeout, seconds);
     // how long one statement may run before the server cancels it

@@ -38,6 +38,9 @@ void count_conflict() noexcept;
 void count_idempotent_replay() noexcept;
 // One wait for the SQLite write lock, however short.
 void add_write_lock_wait(std::uint64_t wait_ns) noexcept;
+// A SQLite commit group ended: committed (`writes` writes made durable by
+// one COMMIT), or not (each of its writes failed).
+void count_commit_group(std::size_t writes, bool committed) noexcept;
 // A database failure (busy, unreachable, or an unexpected error).
 void count_database_error() noexcept;
 

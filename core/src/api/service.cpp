@@ -75,7 +75,8 @@ struct service::impl {
           registry(with_configured_rules(load_plugins(c), c)),
           db(store::open(c.database, {c.busy_timeout_ms, connections_of(c), c.pg_connect_timeout_s,
                                       c.pg_statement_timeout_ms, c.pg_tcp_user_timeout_ms,
-                                      c.pg_keepalives_idle_s, options.database_migrated_before})),
+                                      c.pg_keepalives_idle_s, options.database_migrated_before,
+                                      c.sqlite_commit_group_max})),
           types_json(encode_types(type_descriptions(registry))),
           openapi(describe_openapi(route_table(), type_descriptions(registry))) {
         try {

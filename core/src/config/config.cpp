@@ -27,6 +27,7 @@ constexpr const char* keys[] = {
     "request_timeout_s",
     "shutdown_timeout_s",
     "busy_timeout_ms",
+    "sqlite_commit_group_max",
     "pg_connect_timeout_s",
     "pg_statement_timeout_ms",
     "pg_tcp_user_timeout_ms",
@@ -242,6 +243,8 @@ void config::set(const std::string& key, const std::string& value) {
         shutdown_timeout_s = parse_unsigned<unsigned>(key, value, 10, 0, 86400);
     } else if (key == "busy_timeout_ms") {
         busy_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 0, 3'600'000);
+    } else if (key == "sqlite_commit_group_max") {
+        sqlite_commit_group_max = parse_unsigned<unsigned>(key, value, 10, 1, 1024);
     } else if (key == "pg_connect_timeout_s") {
         pg_connect_timeout_s = parse_unsigned<unsigned>(key, value, 10, 1, 3600);
     } else if (key == "pg_statement_timeout_ms") {

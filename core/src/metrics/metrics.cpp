@@ -46,6 +46,9 @@ struct block {
     counter idempotent_replays;
     counter write_lock_waits;
     counter write_lock_wait_ns;
+    counter commit_groups;
+    counter commit_group_writes;
+    counter commit_group_failures;
     counter database_errors;
     counter pool_workers;
     counter worker_restarts;
@@ -133,6 +136,15 @@ void request_began() noexcept { my_slot().busy.fetch_add(1, std::memory_order_re
 void request_ended() noexcept { my_slot().busy.fetch_sub(1, std::memory_order_relaxed); }
 void count_conflict() noexcept { add(b().conflicts); }
 void count_idempotent_replay() noexcept { add(b().idempotent_replays); }
+void count_commit_group(std::size_t writes, bool committed) noexcept {
+    if (!committed) {
+        add(b().commit_group_failures);
+        return;
+    }
+    add(b().commit_groups);
+    add(b().commit_group_writes, writes);
+}
+
 void add_write_lock_wait(std::uint64_t wait_ns) noexcept {
     add(b().write_lock_waits);
     add(b().write_lock_wait_ns, wait_ns);
@@ -222,6 +234,15 @@ std::string render_prometheus() {
             .append(frac)
             .append("\n");
     }
+    header(out, "invsys_commit_groups_total", "counter",
+           "SQLite write transactions committed (each one fsync), by group commit.");
+    sample(out, "invsys_commit_groups_total", m.commit_groups.load());
+    header(out, "invsys_commit_group_writes_total", "counter",
+           "Writes made durable by those commits (÷ groups: writes per fsync).");
+    sample(out, "invsys_commit_group_writes_total", m.commit_group_writes.load());
+    header(out, "invsys_commit_group_failures_total", "counter",
+           "Groups whose COMMIT failed or whose transaction was lost: every write in them failed.");
+    sample(out, "invsys_commit_group_failures_total", m.commit_group_failures.load());
     header(out, "invsys_database_errors_total", "counter",
            "Database failures: busy, unreachable or unexpected.");
     sample(out, "invsys_database_errors_total", m.database_errors.load());

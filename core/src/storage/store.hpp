@@ -38,6 +38,9 @@ struct store_options {
     // with error(unavailable) until it answers). For a worker started
     // while the server is down, after an earlier one migrated the schema.
     bool open_lazily = false;
+    // SQLite only: writers of this process committed together, at most
+    // (commit_groups.hpp); 1: each write alone.
+    unsigned commit_group_max = 64;
 };
 
 struct allocation_filter {

@@ -107,6 +107,20 @@ template <class Sql>
 struct rollback : fixed_statement {
     explicit rollback(soci::session& s) : fixed_statement(s, Sql::rollback) {}
 };
+// SQLite's commit groups: a member's own savepoint.
+template <class Sql>
+struct savepoint : fixed_statement {
+    explicit savepoint(soci::session& s) : fixed_statement(s, Sql::savepoint) {}
+};
+template <class Sql>
+struct release_savepoint : fixed_statement {
+    explicit release_savepoint(soci::session& s) : fixed_statement(s, Sql::release_savepoint) {}
+};
+template <class Sql>
+struct rollback_to_savepoint : fixed_statement {
+    explicit rollback_to_savepoint(soci::session& s)
+        : fixed_statement(s, Sql::rollback_to_savepoint) {}
+};
 template <class Sql>
 struct ping : fixed_statement {
     explicit ping(soci::session& s) : fixed_statement(s, Sql::ping) {}

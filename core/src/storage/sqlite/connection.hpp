@@ -19,17 +19,18 @@ namespace sqlite_statements {
 namespace q = queries;
 using S = sqlite_sql;
 using cache = q::cache<
-    q::begin_immediate<S>, q::commit<S>, q::rollback<S>, q::ping<S>, q::find_resource<S>,
-    q::resource_seq<S>, q::lock_resource<S>, q::resource_exists<S>, q::list_resources<S>,
-    q::name_holder<S>, q::insert_resource<S>, q::update_resource<S>, q::delete_resource<S>,
-    q::first_ending_after<S>, q::ending_inside<S>, q::count_ending_inside<S>, q::ending_after<S>,
-    q::count_ending_after<S>, q::find_allocation<S>, q::allocation_key<S>, q::list_allocations<S>,
-    q::insert_allocation<S>, q::update_allocation<S>, q::delete_allocation<S>,
-    q::find_resource_for_update<S>, q::lock_allocations_of<S>, q::find_allocation_for_update<S>,
-    q::purge_idempotency_keys<S>, q::insert_idempotency_key<S>, q::find_idempotency_key<S>,
-    q::take_over_idempotency_key<S>, q::complete_idempotency_key<S>, q::forget_idempotency_key<S>,
-    q::first_blocked_ending_after<S>, q::available_resources<S>, q::available_resource_ids<S>,
-    q::resource_free<S>, q::blocked_in_window<S>>;
+    q::begin_immediate<S>, q::commit<S>, q::rollback<S>, q::savepoint<S>, q::release_savepoint<S>,
+    q::rollback_to_savepoint<S>, q::ping<S>, q::find_resource<S>, q::resource_seq<S>,
+    q::lock_resource<S>, q::resource_exists<S>, q::list_resources<S>, q::name_holder<S>,
+    q::insert_resource<S>, q::update_resource<S>, q::delete_resource<S>, q::first_ending_after<S>,
+    q::ending_inside<S>, q::count_ending_inside<S>, q::ending_after<S>, q::count_ending_after<S>,
+    q::find_allocation<S>, q::allocation_key<S>, q::list_allocations<S>, q::insert_allocation<S>,
+    q::update_allocation<S>, q::delete_allocation<S>, q::find_resource_for_update<S>,
+    q::lock_allocations_of<S>, q::find_allocation_for_update<S>, q::purge_idempotency_keys<S>,
+    q::insert_idempotency_key<S>, q::find_idempotency_key<S>, q::take_over_idempotency_key<S>,
+    q::complete_idempotency_key<S>, q::forget_idempotency_key<S>, q::first_blocked_ending_after<S>,
+    q::available_resources<S>, q::available_resource_ids<S>, q::resource_free<S>,
+    q::blocked_in_window<S>>;
 }  // namespace sqlite_statements
 
 class sqlite_connection : public queries::connection_base<sqlite_statements::cache> {

@@ -16,6 +16,12 @@ struct sqlite_sql : common_sql {
     static constexpr const char* begin_immediate = "BEGIN IMMEDIATE";
     static constexpr const char* commit = "COMMIT";
     static constexpr const char* rollback = "ROLLBACK";
+    // A member of a commit group (commit_groups.hpp) writes inside one of
+    // these, so that its failure undoes its own writes only. One member
+    // writes at a time, so one name does.
+    static constexpr const char* savepoint = "SAVEPOINT invsys_group_member";
+    static constexpr const char* release_savepoint = "RELEASE invsys_group_member";
+    static constexpr const char* rollback_to_savepoint = "ROLLBACK TO invsys_group_member";
 
     // --- resources -----------------------------------------------------------
 

@@ -11,6 +11,7 @@
 
 #include "storage/common/basic_store.hpp"
 #include "storage/common/pool.hpp"
+#include "storage/sqlite/commit_groups.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/file_health.hpp"
 #include "storage/sqlite/migrations.hpp"
@@ -42,7 +43,8 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
                   if (::access(path.c_str(), F_OK) != 0) throw database_file_moved();
                   return std::make_unique<sqlite_connection>(path, timeout);
               },
-              options.connections) {}
+              options.connections),
+          groups_(options.commit_group_max) {}
 
     // --- resources -----------------------------------------------------------
 
@@ -193,46 +195,27 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     }
 
     // Runs `work` in one write transaction: under the write lock (this
-    // process's writers and other processes' alike), between our own
-    // BEGIN IMMEDIATE and COMMIT, rolled back on any exception. Inside
-    // in_one_transaction(), as part of that transaction.
+    // process's writers and other processes' alike), between BEGIN
+    // IMMEDIATE and COMMIT, undone on any exception — in a commit group
+    // when other writers of this process queue with it (commit_groups.hpp:
+    // inside a savepoint of its own, answered after the group's COMMIT).
+    // Inside in_one_transaction(), as part of that transaction.
     template <class Work>
     void write(std::string_view operation, Work&& work) {
         if (joined_here() != nullptr) {
             read(operation, std::forward<Work>(work));
             return;
         }
+        joined_transaction joined(*this);
         try {
-            const auto until = deadline();
-            const auto asked = std::chrono::steady_clock::now();
-            const bool locked = lock_.try_lock_until(until);
-            metrics::add_write_lock_wait(
-                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                               std::chrono::steady_clock::now() - asked)
-                                               .count()));
-            if (!locked) throw database_busy();
-            struct unlock_at_exit {
-                write_lock& lock;
-                ~unlock_at_exit() { lock.unlock(); }
-            } unlock{lock_};
-
-            auto c = pool_.acquire(until);
-            query<q::begin_immediate>(*c).run();
-            // A write into a removed or replaced file would be lost.
-            if (c->file_moved()) {
-                roll_back(c);
-                c.discard();
-                throw database_file_moved();
-            }
             try {
-                work(*c);
-                // Pending reads would hold the snapshot open past COMMIT.
-                c->finish_statements();
-                query<q::commit>(*c).run();
+                work(joined.connection());
             } catch (...) {
-                roll_back(c);
-                throw;
+                // As an error already: a commit group's other writers may
+                // be told of it too.
+                std::rethrow_exception(joined.fail(current_as_error(operation)));
             }
+            joined.commit(operation);
         } catch (...) {
             rethrow_as_error(operation);
         }
@@ -242,9 +225,9 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     // Every write is a transaction already, and the write lock and
     // BEGIN IMMEDIATE serialise migrating processes.
 
-    // The write lock is taken at the body's first statement and held to
-    // COMMIT: what the body does before (validation) does not hold up the
-    // other writers.
+    // The write lock (or a commit group's turn) is taken at the body's
+    // first statement and held to COMMIT: what the body does before
+    // (validation) does not hold up the other writers.
     void in_one_transaction(std::string_view operation,
                             const std::function<void()>& body) override {
         // Nested (the booking layer's own transaction inside an idempotent
@@ -255,51 +238,204 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         }
         if (joined_ != nullptr) throw std::logic_error("in_one_transaction on two stores at once");
         joined_transaction joined(*this);
-        body();
-        if (!joined.c) return;  // the body ran no statement
         try {
-            (*joined.c)->finish_statements();
-            query<q::commit>(**joined.c).run();
+            body();
         } catch (...) {
-            rethrow_as_error(operation);
+            std::rethrow_exception(joined.fail(std::current_exception()));
         }
+        joined.commit(operation);
     }
 
   private:
     using lease = connection_pool<sqlite_connection>::lease;
 
-    // The transaction in_one_transaction() runs on this thread: begun by
-    // the first statement of its body, joined by all the others, rolled
-    // back and unlocked when it ends uncommitted.
+    // The transaction write() or in_one_transaction() runs on this thread:
+    // entered at the first statement of its body (as a commit group's
+    // leader, which takes the write lock and opens the transaction, or as
+    // a member, which waits for its turn and opens its savepoint), joined
+    // by all the others, then committed with the group or undone.
     struct joined_transaction {
         sqlite_store& owner;
-        bool locked = false;
-        std::optional<lease> c;
+        commit_groups::seat seat;
+        bool entered = false;       // holds a seat, until commit() or fail()
+        bool locked = false;        // the leader holds the write lock
+        bool members_ran = false;   // the leader called run_members()
+        std::optional<lease> c;     // the leader's connection: the group's
+        joined_transaction* outer;  // another store's, on this thread
 
-        explicit joined_transaction(sqlite_store& s) : owner(s) { joined_ = this; }
+        explicit joined_transaction(sqlite_store& s) : owner(s), outer(joined_) { joined_ = this; }
         ~joined_transaction() {
-            if (c) {
-                roll_back(*c);
-                c.reset();
+            // Only when neither commit() nor fail() ran to the end, which
+            // they always do; the seat must never be left held.
+            if (entered) {
+                if (!seat.leads()) {
+                    owner.groups_.finish_turn(
+                        seat, std::make_exception_ptr(std::logic_error("write abandoned")));
+                } else if (members_ran) {
+                    conclude_as_leader(
+                        std::make_exception_ptr(std::logic_error("write abandoned")));
+                } else {
+                    abandon_as_leader();
+                }
             }
-            if (locked) owner.lock_.unlock();
-            joined_ = nullptr;
+            joined_ = outer;
         }
         joined_transaction(const joined_transaction&) = delete;
         joined_transaction& operator=(const joined_transaction&) = delete;
 
         sqlite_connection& connection() {
-            if (!c) {
-                const auto until = owner.deadline();
-                if (!owner.lock_.try_lock_until(until)) throw database_busy();
-                locked = true;
+            if (!entered) enter();
+            return seat.connection();
+        }
+
+        // The body returned: as leader, lets the queued members write, then
+        // commits for them all; as member, ends its turn and waits for its
+        // group's COMMIT. Throws (as error) when the write is not durable.
+        void commit(std::string_view operation) {
+            if (!entered) return;  // the body ran no statement
+            if (!seat.leads()) {
+                std::exception_ptr lost;
+                sqlite_connection& shared = seat.connection();
+                try {
+                    shared.finish_statements();
+                    query<q::release_savepoint>(shared).run();
+                } catch (...) {
+                    lost = owner.current_as_error(operation);  // its writes stay: no one may commit
+                }
+                entered = false;
+                if (auto failure = owner.groups_.finish_turn(seat, lost)) {
+                    std::rethrow_exception(failure);
+                }
+                if (lost) std::rethrow_exception(lost);
+                return;
+            }
+            (*c)->finish_statements();
+            members_ran = true;
+            std::exception_ptr failure = owner.groups_.run_members(seat);
+            if (!failure && !(*c)->in_transaction()) {
+                failure = std::make_exception_ptr(
+                    error(error_code::unavailable, "the write transaction was lost"));
+            }
+            if (!failure) {
+                try {
+                    query<q::commit>(**c).run();
+                } catch (...) {
+                    failure = owner.current_as_error(operation);
+                }
+            }
+            conclude_as_leader(failure);
+            if (failure) std::rethrow_exception(failure);
+        }
+
+        // The body threw `e`: undoes what it wrote (a member: its savepoint
+        // only; the leader, whose body runs before any member's: the whole
+        // transaction, and its members write in a later group). Returns
+        // what to throw: `e`, or the group's failure when the group's
+        // COMMIT failed too.
+        std::exception_ptr fail(std::exception_ptr e) {
+            if (!entered) return e;
+            if (seat.leads()) {
+                abandon_as_leader();
+                return e;
+            }
+            sqlite_connection& shared = seat.connection();
+            std::exception_ptr lost;
+            if (!shared.in_transaction()) {
+                lost = e;  // the error ended the group's transaction itself
+            } else {
+                try {
+                    shared.finish_statements();
+                    query<q::rollback_to_savepoint>(shared).run();
+                    query<q::release_savepoint>(shared).run();
+                } catch (...) {
+                    lost = owner.current_as_error("undo a write");  // its writes may stay
+                }
+            }
+            entered = false;
+            if (auto failure = owner.groups_.finish_turn(seat, lost)) return failure;
+            return e;
+        }
+
+      private:
+        void enter() {
+            const auto until = owner.deadline();
+            const auto asked = std::chrono::steady_clock::now();
+            owner.groups_.enter(seat, until);  // a member returns at its turn
+            entered = true;
+            if (!seat.leads()) {
+                count_wait(asked);
+                try {
+                    query<q::savepoint>(seat.connection()).run();
+                } catch (...) {
+                    entered = false;
+                    owner.groups_.finish_turn(seat, nullptr);  // it wrote nothing
+                    throw;
+                }
+                return;
+            }
+            try {
+                locked = owner.lock_.try_lock_until(until);
+                count_wait(asked);
+                if (!locked) throw database_busy();
                 c.emplace(owner.pool_.acquire(until));
                 query<q::begin_immediate>(**c).run();
+                // A write into a removed or replaced file would be lost.
+                if ((*c)->file_moved()) {
+                    roll_back(*c);
+                    c->discard();
+                    throw database_file_moved();
+                }
+            } catch (...) {
+                abandon_as_leader();
+                throw;
             }
-            return **c;
+            owner.groups_.opened(seat, **c);
+        }
+
+        // The leader's group ends before any member wrote (the lock was
+        // not had, the transaction would not open, the leader's own body
+        // failed): rolled back, and its queued members write in a later
+        // group.
+        void abandon_as_leader() noexcept {
+            release_lock_and_connection();
+            owner.groups_.abandon(seat);
+        }
+
+        // After run_members(): committed, or with `failure` not, and
+        // everyone who wrote in the group is told so.
+        void conclude_as_leader(std::exception_ptr failure) noexcept {
+            release_lock_and_connection();
+            const std::size_t writers = owner.groups_.conclude(seat, failure);
+            metrics::count_commit_group(writers, failure == nullptr);
+        }
+
+        void release_lock_and_connection() noexcept {
+            if (c) {
+                roll_back(*c);  // a no-op once committed
+                c.reset();
+            }
+            if (locked) owner.lock_.unlock();
+            locked = false;
+            entered = false;
+        }
+
+        static void count_wait(std::chrono::steady_clock::time_point asked) noexcept {
+            metrics::add_write_lock_wait(
+                static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now() - asked)
+                                               .count()));
         }
     };
     static inline thread_local joined_transaction* joined_ = nullptr;
+
+    // The exception being handled, as the error rethrow_as_error makes of it.
+    std::exception_ptr current_as_error(std::string_view operation) const noexcept {
+        try {
+            rethrow_as_error(operation);
+        } catch (...) {
+            return std::current_exception();
+        }
+    }
 
     joined_transaction* joined_here() const noexcept {
         return joined_ != nullptr && &joined_->owner == this ? joined_ : nullptr;
@@ -367,6 +503,7 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
     std::string path_;
     write_lock lock_;
     connection_pool<sqlite_connection> pool_;
+    commit_groups groups_;
 };
 
 }  // namespace
