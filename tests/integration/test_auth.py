@@ -345,23 +345,6 @@ class MetricsTest(StackTestCase):
 
     stack_options = {"workers": 2, "threads": 2}
 
-    def scrape(self):
-        r = self.req("GET", "/metrics")
-        self.assertStatus(r, 200)
-        self.assertTrue(r.header("Content-Type").startswith("text/plain; version=0.0.4"))
-        return r.text
-
-    @staticmethod
-    def value(text, name, **labels):
-        wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        for line in text.splitlines():
-            if line.startswith("#"):
-                continue
-            series, _, value = line.rpartition(" ")
-            if series == (f"{name}{{{wanted}}}" if labels else name):
-                return float(value)
-        return 0.0
-
     def worker_pids_of(self, path):
         pids = set()
         for line in self.stack.fcgi.log().splitlines():

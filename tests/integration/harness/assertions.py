@@ -164,6 +164,25 @@ class StackTestCase(ApiAssertions):
     def log_tails(self, lines=15):
         return self.stack.log_tails(lines)
 
+    def scrape(self):
+        """GET /metrics (the Prometheus text of every worker's counters, summed)."""
+        r = self.req("GET", "/metrics")
+        self.assertStatus(r, 200)
+        self.assertTrue(r.header("Content-Type").startswith("text/plain; version=0.0.4"))
+        return r.text
+
+    @staticmethod
+    def value(text, name, **labels):
+        """One series' value in a scrape(); 0.0 when absent."""
+        wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series == (f"{name}{{{wanted}}}" if labels else name):
+                return float(value)
+        return 0.0
+
     # -- common operations
 
     def create_resource(self, collection, name, attributes=None, resource_type=None):
