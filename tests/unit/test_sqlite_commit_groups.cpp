@@ -142,17 +142,28 @@ error_code code_of(const std::exception_ptr& e) {
 
 std::int64_t hour(int h) { return std::int64_t{h} * 3'600'000'000; }
 
+// `count` bookings of one hour each, from hour 10 on, none overlapping.
+std::vector<allocation> hourly_bookings(const std::string& car, int count) {
+    std::vector<allocation> out;
+    for (int i = 0; i < count; ++i) out.push_back(make_allocation(car, hour(10 + i), hour(11 + i)));
+    return out;
+}
+
+// One writer per booking: inserts it (the bookings must outlive the writers).
+std::vector<std::function<void()>> inserts_of(database& d, const std::vector<allocation>& list) {
+    std::vector<std::function<void()>> out;
+    for (const allocation& a : list) out.push_back([&d, &a] { d.db->insert_allocation(a); });
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("writers queued behind an open group commit with it, in one COMMIT",
           "[store][sqlite][group-commit]") {
     database d(with_groups(64));
     const allocation first = make_allocation(d.car, hour(0), hour(1));
-    std::vector<allocation> queued;
-    std::vector<std::function<void()>> writers;
-    for (int i = 0; i < 8; ++i)
-        queued.push_back(make_allocation(d.car, hour(10 + i), hour(11 + i)));
-    for (const allocation& a : queued) writers.push_back([&d, &a] { d.db->insert_allocation(a); });
+    const std::vector<allocation> queued = hourly_bookings(d.car, 8);
+    const std::vector<std::function<void()>> writers = inserts_of(d, queued);
     const group_counters before;
 
     const outcome out =
@@ -245,11 +256,8 @@ TEST_CASE("when the leader's own write fails, the writers queued behind it commi
           "[store][sqlite][group-commit]") {
     database d(with_groups(64));
     const allocation first = make_allocation(d.car, hour(0), hour(1));
-    std::vector<allocation> queued;
-    std::vector<std::function<void()>> writers;
-    for (int i = 0; i < 4; ++i)
-        queued.push_back(make_allocation(d.car, hour(10 + i), hour(11 + i)));
-    for (const allocation& a : queued) writers.push_back([&d, &a] { d.db->insert_allocation(a); });
+    const std::vector<allocation> queued = hourly_bookings(d.car, 4);
+    const std::vector<std::function<void()>> writers = inserts_of(d, queued);
     const group_counters before;
 
     const outcome out =
@@ -288,11 +296,8 @@ TEST_CASE("sqlite_commit_group_max = 1 commits every writer alone",
           "[store][sqlite][group-commit]") {
     database d(with_groups(1));
     const allocation first = make_allocation(d.car, hour(0), hour(1));
-    std::vector<allocation> queued;
-    std::vector<std::function<void()>> writers;
-    for (int i = 0; i < 3; ++i)
-        queued.push_back(make_allocation(d.car, hour(10 + i), hour(11 + i)));
-    for (const allocation& a : queued) writers.push_back([&d, &a] { d.db->insert_allocation(a); });
+    const std::vector<allocation> queued = hourly_bookings(d.car, 3);
+    const std::vector<std::function<void()>> writers = inserts_of(d, queued);
     const group_counters before;
 
     const outcome out =
@@ -309,11 +314,8 @@ TEST_CASE("sqlite_commit_group_max = 1 commits every writer alone",
 TEST_CASE("a full group sends newcomers to the next one", "[store][sqlite][group-commit]") {
     database d(with_groups(3));
     const allocation first = make_allocation(d.car, hour(0), hour(1));
-    std::vector<allocation> queued;
-    std::vector<std::function<void()>> writers;
-    for (int i = 0; i < 6; ++i)
-        queued.push_back(make_allocation(d.car, hour(10 + i), hour(11 + i)));
-    for (const allocation& a : queued) writers.push_back([&d, &a] { d.db->insert_allocation(a); });
+    const std::vector<allocation> queued = hourly_bookings(d.car, 6);
+    const std::vector<std::function<void()>> writers = inserts_of(d, queued);
     const group_counters before;
 
     const outcome out =

@@ -303,10 +303,11 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
                     lost = owner.current_as_error(operation);  // its writes stay: no one may commit
                 }
                 entered = false;
+                // A lost transaction fails the whole group: finish_turn
+                // then returns that failure.
                 if (auto failure = owner.groups_.finish_turn(seat, lost)) {
                     std::rethrow_exception(failure);
                 }
-                if (lost) std::rethrow_exception(lost);
                 return;
             }
             (*c)->finish_statements();
