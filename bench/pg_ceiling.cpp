@@ -256,9 +256,10 @@ int main(int argc, char** argv) {
     std::printf(
         "BENCH_JSON "
         "{\"requests\":%lld,\"duration_s\":%.3f,\"rps\":%.1f,\"ok\":%lld,\"non2xx\":%lld,"
-        "\"samples\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,"
+        "\"samples\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,\"max_"
+        "us\":%.0f,"
         "\"mean_us\":%.1f}\n",
         n, elapsed, n / elapsed, n - conflicts, conflicts, latencies.size(), pct(0.50), pct(0.90),
-        pct(0.99), latencies.back(), sum / latencies.size());
+        pct(0.99), pct(0.999), latencies.back(), sum / latencies.size());
     return conflicts == 0 ? 0 : 1;
 }

@@ -4,12 +4,13 @@
 Called by report.py (write_svg); standard library only, plain SVG 1.1 that
 a browser and GitHub's Markdown show as it is. Two panels:
 
-- latency: per case, p50, p90, p99 and the slowest request (medians of the
-  runs; max of all runs) on a logarithmic millisecond axis, so that a case
+- latency: per case, p50, p90, p99, p99.9 and the slowest request (medians
+  of the runs; max of all runs) on a logarithmic millisecond axis, so that a case
   at 0.2 ms and one at 50 ms both read;
 - ratios: each target ratio as a bar, the target as a line across it, green
-  when met and red when missed; for a "≤" target (e) a shorter bar is
-  better, for "≥" ones a longer bar.
+  when met and red when missed; for a "≤" target ((e), the tails and RSS
+  as fractions of their limits) a shorter bar is better, for "≥" ones a
+  longer bar.
 
   plot.py RESULTS_SUMMARY.json OUT.svg   (the same from a saved summary)
 """
@@ -23,7 +24,8 @@ ROW = 26
 LEFT = 330          # room for the case titles
 PLOT_W = WIDTH - LEFT - 40
 PERCENTILES = (("p50", "p50", "#1f77b4"), ("p90", "p90", "#2ca02c"),
-               ("p99", "p99", "#ff7f0e"), ("max", "max", "#d62728"))
+               ("p99", "p99", "#ff7f0e"), ("p99.9", "p99.9", "#9467bd"),
+               ("max", "max", "#d62728"))
 PASS, MISS = "#4caf50", "#e53935"
 
 
@@ -50,7 +52,7 @@ def latency_panel(cases, top):
     def x_of(ms):
         return LEFT + (math.log10(ms) - math.log10(lo)) / span * PLOT_W
 
-    out = [_text(20, top, "Latency per case (ms, log scale): p50, p90, p99, max", 15, weight="bold")]
+    out = [_text(20, top, "Latency per case (ms, log scale): p50, p90, p99, p99.9, max", 15, weight="bold")]
     y0 = top + 18
     height = ROW * len(cases)
     decade = lo

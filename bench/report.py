@@ -41,6 +41,8 @@ SHORT = {"a": "(a) nginx, constant body", "h": "(h) minimal libfcgi responder",
          "e100000": "(e) POST, car with 100 000"}
 
 MIB = 1024.0
+D_P999_MS = 50   # (d): the slowest booking in a thousand
+G_P50_MS = 5     # (g): one availability page over 10 000 resources
 
 
 def median(values):
@@ -90,6 +92,8 @@ def main():
             "rps": median([r["rps"] for r in rs]),
             "p50": median([r["p50_us"] / 1000.0 for r in rs]),
             "p99": median([r["p99_us"] / 1000.0 for r in rs]),
+            # Older result lines (before p99.9 was recorded) have none.
+            "p999": median([r["p999_us"] / 1000.0 for r in rs if "p999_us" in r]),
             "max": max(r["max_us"] / 1000.0 for r in rs),
             # Little's law: connections busy on a request that completed
             # within the run, on average. Well below the connection count:
@@ -132,7 +136,12 @@ def main():
     checks = {}
     # The picture's bars: (label, ratio, target, "ge" | "le", passes).
     bars = []
-    for case, target in (("b", 0.40), ("c", 0.15)):
+    # The targets of issue 14. (d) against (f): 1.0 on SQLite, where group
+    # commit shares one fsync among several bookings; 0.95 on PostgreSQL,
+    # whose ceiling (libpq, one connection) the server's own group commit
+    # already helps.
+    d_target = 1.0 if args.database == "sqlite" else 0.95
+    for case, target in (("b", 0.30), ("c", 0.15)):
         r = ratio(case, "a", "rps")
         checks[case] = (r, "rps ÷ (a) = %s" % fmt(r, 3), "≥ %.2f" % target,
                         r is not None and r >= target)
@@ -144,12 +153,26 @@ def main():
         r0, text0, target0, ok0 = checks["b"]
         r = ratio("b", "h", "rps")
         ok = r is not None and r >= 0.95
-        checks["b"] = (r0, "%s; ÷ (h) = %s" % (text0, fmt(r, 3)), "%s; ≥ 0.95" % target0, ok0 and ok)
+        checks["b"] = (r0, "%s; ÷ (h) = %s" % (text0, fmt(r, 3)), "%s; ≥ 0.95 of (h)" % target0,
+                       ok0 and ok)
         bars.insert(1, ("(b) rps ÷ (h)", r, 0.95, "ge", ok))
     r = ratio("d", "f", "rps")
-    checks["d"] = (r, "rps ÷ (f) = %s" % fmt(r, 3), "≥ 0.70", r is not None and r >= 0.70)
     if runs.get("d"):
-        bars.append(("(d) rps ÷ (f)", r, 0.70, "ge", checks["d"][3]))
+        # p99.9 is an absolute target: a booking is never kept waiting
+        # more than 50 ms, however many share its COMMIT.
+        p999 = summary["d"]["p999"]
+        tail_ok = p999 is not None and p999 <= D_P999_MS
+        checks["d"] = (r, "rps ÷ (f) = %s; p99.9 = %s ms" % (fmt(r, 3), fmt(p999, 1)),
+                       "≥ %.2f; p99.9 ≤ %d ms" % (d_target, D_P999_MS),
+                       r is not None and r >= d_target and tail_ok)
+        bars.append(("(d) rps ÷ (f)", r, d_target, "ge", r is not None and r >= d_target))
+        if p999 is not None:
+            bars.append(("(d) p99.9 ÷ %d ms" % D_P999_MS, p999 / D_P999_MS, 1.0, "le", tail_ok))
+    if runs.get("g"):
+        p50 = summary["g"]["p50"]
+        ok = p50 is not None and p50 <= G_P50_MS
+        checks["g"] = (p50, "p50 = %s ms" % fmt(p50, 2), "p50 ≤ %d ms" % G_P50_MS, ok)
+        bars.append(("(g) p50 ÷ %d ms" % G_P50_MS, p50 / G_P50_MS, 1.0, "le", ok))
     r = ratio("e100000", "e10", "p50")
     checks["e100000"] = (r, "p50 ÷ p50 at 10 = %s" % fmt(r, 3), "≤ 1.30",
                          r is not None and r <= 1.30)
@@ -167,12 +190,12 @@ def main():
                "with clock_gettime(CLOCK_MONOTONIC), each response paired with its request "
                "by a sequence number that nginx echoes; (f): steady_clock around each "
                "transaction. wrk's own (corrected) percentiles are not used.")
-    out.append("- each figure: the median over the runs (rps, p50 and p99 each on its own); "
+    out.append("- each figure: the median over the runs (rps, p50, p99 and p99.9 each on its own); "
                "each ratio: the median of the per-round ratios")
     out.append("")
-    out.append("| case | conns | rps | p50 ms | p99 ms | max ms | non-2xx / socket errors "
+    out.append("| case | conns | rps | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx / socket errors "
                "| ratio to its ceiling | target | result |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---|---|---|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     missed = []
     for case, title in CASES:
         s = summary.get(case)
@@ -197,11 +220,11 @@ def main():
             result = "pass" if ok else "**miss**"
             if not ok:
                 missed.append(case)
-        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            title.replace("%s", database), s["connections"], fmt(s["rps"], 0), fmt(s["p50"], 3), fmt(s["p99"], 3),
-            fmt(s["max"], 1), errs, ratio_text, target, result))
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            title.replace("%s", database), s["connections"], fmt(s["rps"], 0), fmt(s["p50"], 3),
+            fmt(s["p99"], 3), fmt(s["p999"], 3), fmt(s["max"], 1), errs, ratio_text, target, result))
     out.append("")
-    out.append("max ms: the slowest request of all runs. rps, p50, p99: medians of the runs; "
+    out.append("max ms: the slowest request of all runs. rps, p50, p99, p99.9: medians of the runs; "
                "ratio: median of the per-round ratios.")
     out.append("")
     for case, _ in CASES:
@@ -279,7 +302,8 @@ def main():
                 continue
             p90 = median([r["p90_us"] / 1000.0 for r in runs[case] if "p90_us" in r])
             latencies.append(("%s — %s rps" % (SHORT[case].replace("%s", database), fmt(sm["rps"], 0)),
-                              {"p50": sm["p50"], "p90": p90, "p99": sm["p99"], "max": sm["max"]}))
+                              {"p50": sm["p50"], "p90": p90, "p99": sm["p99"],
+                               "p99.9": sm["p999"], "max": sm["max"]}))
         plot.write_svg(args.svg, "invsys benchmark — %s" % database,
                        "%s, commit %s; %s" % (meta.get("date", "?"), meta.get("commit", "?"),
                                               meta.get("machine", "")),

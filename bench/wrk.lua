@@ -200,11 +200,12 @@ function done(summary, latency, requests)
     for k in pairs(merged) do keys[#keys + 1] = k end
     table.sort(keys)
 
-    local p50, p90, p99, max, mean = 0, 0, 0, 0, 0
+    local p50, p90, p99, p999, max, mean = 0, 0, 0, 0, 0, 0
     if total > 0 then
         p50 = percentile(keys, merged, total, 0.50)
         p90 = percentile(keys, merged, total, 0.90)
         p99 = percentile(keys, merged, total, 0.99)
+        p999 = percentile(keys, merged, total, 0.999)
         max = keys[#keys]
         mean = sum / total
     end
@@ -227,9 +228,9 @@ function done(summary, latency, requests)
     io.write(string.format(
         'BENCH_JSON {"requests":%d,"duration_s":%.3f,"rps":%.1f,"ok":%d,"non2xx":%d,' ..
         '"statuses":{%s},"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
-        '"unmatched":%d,"samples":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
+        '"unmatched":%d,"samples":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d,' ..
         '"mean_us":%.1f}\n',
         requests, seconds, requests / seconds, ok, non2xx,
         table.concat(parts, ","), e.connect, e.read, e.write, e.timeout,
-        not_paired, total, p50, p90, p99, max, mean))
+        not_paired, total, p50, p90, p99, p999, max, mean))
 end
