@@ -160,13 +160,15 @@ def main():
     if runs.get("d"):
         # p99.9 is an absolute target: a booking is never kept waiting
         # more than 50 ms, however many share its COMMIT.
+        # On PostgreSQL the issue asks for the ratio alone; p99.9 is shown.
         p999 = summary["d"]["p999"]
-        tail_ok = p999 is not None and p999 <= D_P999_MS
+        tail_ok = args.database != "sqlite" or (p999 is not None and p999 <= D_P999_MS)
         checks["d"] = (r, "rps ÷ (f) = %s; p99.9 = %s ms" % (fmt(r, 3), fmt(p999, 1)),
-                       "≥ %.2f; p99.9 ≤ %d ms" % (d_target, D_P999_MS),
+                       "≥ %.2f" % d_target + ("; p99.9 ≤ %d ms" % D_P999_MS
+                                               if args.database == "sqlite" else ""),
                        r is not None and r >= d_target and tail_ok)
         bars.append(("(d) rps ÷ (f)", r, d_target, "ge", r is not None and r >= d_target))
-        if p999 is not None:
+        if p999 is not None and args.database == "sqlite":
             bars.append(("(d) p99.9 ÷ %d ms" % D_P999_MS, p999 / D_P999_MS, 1.0, "le", tail_ok))
     if runs.get("g"):
         p50 = summary["g"]["p50"]
