@@ -13,9 +13,10 @@ struct commit_groups::group {
     std::size_t members = 1;                  // the leader and every member that joined
     std::deque<seat*> queued;                 // waiting for their turn, in order of arrival
     std::vector<seat*> ran;                   // had their turn: waiting for the outcome
+    seat* running = nullptr;                  // the member whose turn it is, if any
     sqlite_connection* connection = nullptr;  // once the transaction is open
     std::exception_ptr lost;                  // a member's turn ended it
-    std::condition_variable turn_ended;       // the leader waits on it
+    std::condition_variable turn_ended;       // the leader waits on it: no member runs
 };
 
 commit_groups::seat::seat() = default;
@@ -78,16 +79,36 @@ void commit_groups::abandon(seat& s) noexcept {
     s.owned_.reset();
 }
 
+// The turn passes from member to member: each, its body done, hands it to
+// the next queued one itself (finish_turn), and only the last wakes the
+// leader. A hand-off through the leader would cost two thread wake-ups
+// per member instead of one, inside the write lock that every process
+// waits for. The woken member is notified after the mutex is released, so
+// that it does not wake only to block on the mutex its waker still holds;
+// that is safe because a member at its turn cannot leave before its
+// group's outcome, which needs this very turn to end.
+commit_groups::seat* commit_groups::next_turn(group& g) {
+    if (g.queued.empty() || g.lost) return nullptr;
+    seat* m = g.queued.front();
+    g.queued.pop_front();
+    m->state_ = seat::state::turn;
+    g.running = m;
+    return m;
+}
+
 std::exception_ptr commit_groups::run_members(seat& s) {
     std::unique_lock lock(mutex_);
     group& g = *s.group_;
-    while (!g.queued.empty() && !g.lost) {
-        seat* m = g.queued.front();
-        g.queued.pop_front();
-        m->state_ = seat::state::turn;
-        m->wake_.notify_one();
-        g.turn_ended.wait(lock, [m] { return m->state_ != seat::state::turn; });
-        g.ran.push_back(m);
+    for (;;) {
+        // Members that joined after the last one's turn ended, before the
+        // leader woke, are still the leader's to start.
+        if (seat* m = next_turn(g)) {
+            lock.unlock();
+            m->wake_.notify_one();
+            lock.lock();
+        }
+        g.turn_ended.wait(lock, [&g] { return g.running == nullptr; });
+        if (g.queued.empty() || g.lost) break;
     }
     release_waiting(g);  // none left unless the transaction was lost
     return g.lost;
@@ -111,7 +132,15 @@ std::exception_ptr commit_groups::finish_turn(seat& s, std::exception_ptr lost) 
     group& g = *s.group_;
     if (lost && !g.lost) g.lost = std::move(lost);
     s.state_ = seat::state::ran;
-    g.turn_ended.notify_one();
+    g.ran.push_back(&s);
+    g.running = nullptr;
+    if (seat* next = next_turn(g)) {
+        lock.unlock();
+        next->wake_.notify_one();
+        lock.lock();
+    } else {
+        g.turn_ended.notify_one();  // under the mutex: the leader may conclude and free g
+    }
     s.wake_.wait(lock, [&s] {
         return s.state_ == seat::state::committed || s.state_ == seat::state::failed;
     });

@@ -15,8 +15,9 @@
 //   Each body sees everything committed and everything its group's earlier
 //   bodies wrote, so every check still comes before its write with nothing
 //   in between.
-// - Once its own body is done the leader hands the turn to each queued
-//   member in order, then closes the group (later writers open the next
+// - Once its own body is done the leader hands the turn to the first
+//   queued member, and each member to the next, in order of arrival; when
+//   none is left the leader closes the group (later writers open the next
 //   one, which queues on the lock during this COMMIT), commits, and only
 //   then tells every member the outcome: no write is acknowledged before
 //   the COMMIT that makes it durable has returned. A failed COMMIT is every
@@ -95,8 +96,9 @@ class commit_groups {
     // enters again, in a later group.
     void abandon(seat& s) noexcept;
 
-    // The leader, its own body done: hands the turn to each queued member
-    // in order, then closes the group to newcomers. Returns the failure
+    // The leader, its own body done: hands the turn to the first queued
+    // member (each member hands it on to the next, finish_turn), waits
+    // until none is left, then closes the group to newcomers. Returns the failure
     // that lost the transaction when a member's broke it (the leader must
     // then roll back and call conclude() with it), else null.
     std::exception_ptr run_members(seat& s);
@@ -115,6 +117,7 @@ class commit_groups {
 
   private:
     void release_waiting(group& g);  // every queued member enters again
+    seat* next_turn(group& g);       // the next queued member, now at its turn, if any
 
     const std::size_t max_members_;
     std::mutex mutex_;
