@@ -81,13 +81,15 @@ read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
         if (ec == std::errc() && end == length->data() + length->size())
             out.body.reserve(std::min(expected, limit));
     }
-    constexpr int chunk = 64 * 1024;
+    // Through a buffer on the stack, not by growing the body and reading
+    // into it: resize() would allocate and zero a whole chunk first, which
+    // for the bodyless GETs that make most requests was most of the
+    // worker's work per request (64 KiB cleared, allocated and freed).
+    char chunk[16 * 1024];
     while (out.body.size() < limit) {
-        const std::size_t old_size = out.body.size();
-        const int want = static_cast<int>(std::min<std::size_t>(chunk, limit - old_size));
-        out.body.resize(old_size + static_cast<std::size_t>(want));
-        const int got = FCGX_GetStr(out.body.data() + old_size, want, request.in);
-        out.body.resize(old_size + static_cast<std::size_t>(std::max(got, 0)));
+        const int want = static_cast<int>(std::min(sizeof chunk, limit - out.body.size()));
+        const int got = FCGX_GetStr(chunk, want, request.in);
+        if (got > 0) out.body.append(chunk, static_cast<std::size_t>(got));
         if (got < want) break;
     }
     if (FCGX_GetError(request.in) != 0) return read_outcome::input_failed;
@@ -95,10 +97,9 @@ read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
 
     // Oversized: drain the rest so the kept-alive connection is back at a
     // record boundary for the next request.
-    char sink[16 * 1024];
     std::size_t drained = 0;
     for (;;) {
-        const int got = FCGX_GetStr(sink, sizeof sink, request.in);
+        const int got = FCGX_GetStr(chunk, sizeof chunk, request.in);
         if (got <= 0) break;
         drained += static_cast<std::size_t>(got);
         if (drained > max_drain_bytes) return read_outcome::over_limit_undrained;
