@@ -1,7 +1,5 @@
 #include "api/pipeline.hpp"
 
-#include <unistd.h>
-
 #include <array>
 #include <chrono>
 #include <invsys/log.hpp>
@@ -17,6 +15,7 @@
 #include "error/error.hpp"
 #include "json/codec.hpp"
 #include "time/timestamp.hpp"
+#include "util/process_id.hpp"
 #include "util/text.hpp"
 
 namespace invsys {
@@ -138,7 +137,7 @@ http_response log_request(api_call& call, const next_stage& next) {
     try {
         request_log_record record;
         record.time = format_timestamp(now_micros());
-        record.pid = ::getpid();
+        record.pid = current_pid();
         record.request_id = call.request_id;
         record.method = clip_text(call.request.method, 16);
         record.route = row != nullptr ? std::string(row->pattern) : "unmatched";

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "time/timestamp.hpp"
+#include "util/process_id.hpp"
 
 namespace invsys {
 namespace {
@@ -71,7 +72,7 @@ void log(log_level level, std::string_view message) noexcept {
     try {
         std::string line = log_time();
         line += " [";
-        line += std::to_string(::getpid());
+        line += std::to_string(current_pid());
         line += "] ";
         line += level_name(level);
         line += ' ';
