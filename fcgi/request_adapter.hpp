@@ -2,7 +2,9 @@
 #pragma once
 
 #include <fcgiapp.h>
+#include <sys/uio.h>
 
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <invsys/service.hpp>
 #include <string>
@@ -42,8 +44,28 @@ read_outcome read_request(FCGX_Request& request, std::size_t max_body_bytes,
 // or values become spaces: they must not split the header block.
 std::string format_response(const invsys::http_response& response);
 
-// Writes format_response(response) to the request's stdout; false when the
-// peer is gone.
+// The FastCGI records that answer request `request_id` with `response`:
+// format_response(response) as FCGI_STDOUT records of at most 65535 bytes
+// each (no padding), the empty FCGI_STDOUT record that ends stdout, and
+// FCGI_END_REQUEST (FCGI_REQUEST_COMPLETE, `app_status`). `pieces` are to
+// be written in order (one writev); they point into `frame` (record
+// headers, the head, the ending) and into response.body, which is not
+// copied: both must stay unchanged until the pieces are written.
+struct response_records {
+    std::string frame;
+    boost::container::small_vector<iovec, 8> pieces;
+
+    response_records() = default;
+    response_records(const response_records&) = delete;
+    response_records& operator=(const response_records&) = delete;
+};
+void build_response_records(int request_id, int app_status, const invsys::http_response& response,
+                            response_records& out);
+
+// Writes the response's records (build_response_records) to the
+// connection in one writev, bypassing libfcgi's stdout stream, whose
+// FCGX_Finish_r then writes nothing more; false when the peer is gone.
+// Nothing may have been written to request.out or request.err before.
 bool write_response(FCGX_Request& request, const invsys::http_response& response);
 
 // Writes the response as the last one on its connection and closes the

@@ -1,7 +1,5 @@
 #include "api/pipeline.hpp"
 
-#include <unistd.h>
-
 #include <array>
 #include <chrono>
 #include <invsys/log.hpp>
@@ -17,6 +15,7 @@
 #include "error/error.hpp"
 #include "json/codec.hpp"
 #include "time/timestamp.hpp"
+#include "util/process_id.hpp"
 #include "util/text.hpp"
 
 namespace invsys {
@@ -136,12 +135,14 @@ http_response log_request(api_call& call, const next_stage& next) {
                            row != nullptr, response.status, duration_us);
     if (response.status == 409) metrics::count_conflict();
     try {
+        char time[max_timestamp_length];
+        const std::string method = clip_text(call.request.method, 16);
         request_log_record record;
-        record.time = format_timestamp(now_micros());
-        record.pid = ::getpid();
+        record.time = std::string_view(time, format_timestamp_to(time, now_micros()));
+        record.pid = current_pid();
         record.request_id = call.request_id;
-        record.method = clip_text(call.request.method, 16);
-        record.route = row != nullptr ? std::string(row->pattern) : "unmatched";
+        record.method = method;
+        record.route = row != nullptr ? row->pattern : std::string_view("unmatched");
         record.status = response.status;
         record.duration_us = duration_us;
         if (call.caller) {

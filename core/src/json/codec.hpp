@@ -97,17 +97,19 @@ key_input decode_key_input(std::string_view body);
 std::string encode_key(const api_key& k, const std::string* secret);
 std::string encode_keys(const std::vector<api_key>& keys);
 
-// The one JSON log line of a request (never a secret: the key's name and id).
+// The one JSON log line of a request (never a secret: the key's name and
+// id). Views: the caller keeps the text alive until encode_request_log
+// returns (one line per request, so nothing is copied to make it).
 struct request_log_record {
-    std::string time;  // RFC 3339 UTC with microseconds
+    std::string_view time;  // RFC 3339 UTC with microseconds
     long long pid = 0;
-    std::string request_id;
-    std::string method;
-    std::string route;  // the route pattern, "unmatched" when none
+    std::string_view request_id;
+    std::string_view method;
+    std::string_view route;  // the route pattern, "unmatched" when none
     int status = 0;
     std::uint64_t duration_us = 0;
-    std::string key_name;  // empty: no key
-    std::string key_id;
+    std::string_view key_name;  // empty: no key
+    std::string_view key_id;
 };
 std::string encode_request_log(const request_log_record& record);
 

@@ -21,7 +21,7 @@ void write_optional(json_writer& w, const std::optional<std::string>& s) {
 // Stored JSON object text goes in as is: it was produced by our own Writer.
 void write_raw_object(json_writer& w, std::string_view json) {
     if (json.empty()) json = "{}";
-    w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+    w.raw_value(json, rapidjson::kObjectType);
 }
 
 // Into a stack buffer: no string per timestamp (a page writes hundreds).

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "time/timestamp.hpp"
+#include "util/process_id.hpp"
 
 namespace invsys {
 namespace {
@@ -71,7 +72,7 @@ void log(log_level level, std::string_view message) noexcept {
     try {
         std::string line = log_time();
         line += " [";
-        line += std::to_string(::getpid());
+        line += std::to_string(current_pid());
         line += "] ";
         line += level_name(level);
         line += ' ';
@@ -92,9 +93,13 @@ void log(log_level level, std::string_view message) noexcept {
 
 void log_json_line(std::string_view json) noexcept {
     try {
+        // Copied whole, then masked in place: a character at a time through
+        // operator+= cost more than encoding the line (one per request).
         std::string line;
         line.reserve(json.size() + 1);
-        for (const char c : json) line += c == '\n' || c == '\r' ? ' ' : c;
+        line.append(json);
+        for (char& c : line)
+            if (c == '\n' || c == '\r') c = ' ';
         line += '\n';
         write_all(line.data(), line.size());
     } catch (...) {

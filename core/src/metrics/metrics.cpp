@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <array>
 #include <atomic>
 #include <invsys/http_status.hpp>
@@ -8,6 +6,7 @@
 #include <string>
 
 #include "api/routes.hpp"
+#include "util/process_id.hpp"
 
 namespace invsys::metrics {
 namespace {
@@ -68,7 +67,7 @@ worker_slot& my_slot() noexcept {
     static thread_local block* claimed_in = nullptr;
     static thread_local std::int64_t claimed_by = 0;
     static thread_local std::size_t index = worker_slots - 1;
-    const std::int64_t pid = ::getpid();
+    const std::int64_t pid = current_pid();
     if (claimed_in != &b() || claimed_by != pid) {
         index = worker_slots - 1;
         for (std::size_t i = 0; i + 1 < worker_slots; ++i) {
