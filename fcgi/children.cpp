@@ -10,6 +10,7 @@
 #include <exception>
 #include <invsys/log.hpp>
 
+#include "malloc_arenas.hpp"
 #include "signals.hpp"
 #include "sys_error.hpp"
 #include "worker.hpp"
@@ -25,6 +26,8 @@ constexpr char finish_byte = 'f';
                                 unsigned entry, const std::map<pid_t, worker_process>& others) {
     // Workers never outlive the master, even one killed with SIGKILL.
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != master) ::_exit(1);
+    // Before the worker's first thread: arenas are made as threads allocate.
+    bound_malloc_arenas(*launch.cfg);
     become_worker_signals();
     for (const int fd : launch.close_fds) ::close(fd);
     // A stop pipe must have a single writer, the master: a worker holding

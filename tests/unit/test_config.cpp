@@ -277,6 +277,19 @@ TEST_CASE("an address range contains exactly the addresses under its prefix", "[
     }
 }
 
+TEST_CASE("the SQLite connection and cache keys have their defaults and bounds", "[config]") {
+    config c;
+    CHECK(c.sqlite_connections == 2);
+    CHECK(c.sqlite_cache_kib == 2000);
+    c.set("sqlite_connections", "0");
+    c.set("sqlite_cache_kib", "512");
+    CHECK(c.sqlite_connections == 0);
+    CHECK(c.sqlite_cache_kib == 512);
+    CHECK_THROWS_AS(c.set("sqlite_connections", "257"), std::runtime_error);
+    CHECK_THROWS_AS(c.set("sqlite_cache_kib", "15"), std::runtime_error);
+    CHECK_THROWS_AS(c.set("sqlite_cache_kib", "-2000"), std::runtime_error);
+}
+
 TEST_CASE("the PostgreSQL timeout keys have sane defaults and bounds", "[config]") {
     config c;
     CHECK(c.pg_connect_timeout_s == 5);

@@ -171,15 +171,19 @@ TEST_CASE("database paths with spaces or '=' are opened as given", "[store][open
     CHECK(raw.rows("SELECT count(*) FROM resources")[0][0] == "1");
 }
 
-TEST_CASE("connections run in WAL mode with synchronous=FULL, foreign keys and the busy timeout",
-          "[store][open]") {
+TEST_CASE(
+    "connections run in WAL mode with synchronous=FULL, foreign keys, the busy timeout and the "
+    "cache size",
+    "[store][open]") {
     store_options options;
     options.busy_timeout_ms = 1234;
+    options.cache_kib = 321;
     fresh_store s(options);
     CHECK(sqlite_pragma(*s.db, "journal_mode") == "wal");
     CHECK(sqlite_pragma(*s.db, "synchronous") == "2");  // FULL
     CHECK(sqlite_pragma(*s.db, "foreign_keys") == "1");
     CHECK(sqlite_pragma(*s.db, "busy_timeout") == "1234");
+    CHECK(sqlite_pragma(*s.db, "cache_size") == "-321");  // KiB, not pages
     // WAL is a property of the file: every later opener sees it.
     raw_connection raw(s.path);
     CHECK(raw.rows("PRAGMA journal_mode")[0][0] == "wal");
@@ -378,9 +382,9 @@ TEST_CASE("a worker killed inside a write transaction does not hold up the other
 TEST_CASE("the store's SQLite connections have no mutex of their own", "[store][sqlite]") {
     const temp_dir dir;
     const std::string path = (dir.path / "unguarded.db").string();
-    const sqlite_connection first(path, 1000);
+    const sqlite_connection first(path, 1000, 2000);
     CHECK(use_unguarded_connections());
     CHECK_FALSE(first.guarded());
-    const sqlite_connection second(path, 1000);
+    const sqlite_connection second(path, 1000, 2000);
     CHECK_FALSE(second.guarded());
 }

@@ -61,6 +61,14 @@ struct config {
     // transaction and its one fsync (group commit; 1: each write commits
     // alone). PostgreSQL commits each write itself.
     unsigned sqlite_commit_group_max = 64;
+    // SQLite: connections per worker process, at most `threads` (0: one
+    // per thread), and the page cache of each, in KiB (PRAGMA cache_size =
+    // -N). Each connection fills a cache of its own: their product is most
+    // of a worker's memory beyond its code. Fewer connections than threads
+    // make threads wait for one (within busy_timeout_ms); a cache smaller
+    // than what one request reads makes every request read it again.
+    unsigned sqlite_connections = 2;
+    unsigned sqlite_cache_kib = 2000;
     // PostgreSQL that stops answering (see docs/hardening.md): how long
     // opening a connection may take (libpq's connect_timeout, seconds);
     // how long one statement may run before the server cancels it

@@ -25,12 +25,13 @@ std::vector<type_description> type_descriptions(const plugin_registry& registry)
     return types;
 }
 
-// One connection per thread, or fewer on PostgreSQL when pg_connections
-// says so (SQLite connections cost nothing on a server).
+// One connection per thread, or fewer when pg_connections or
+// sqlite_connections says so (a PostgreSQL connection costs the server a
+// backend; an SQLite one costs the worker its page cache).
 unsigned connections_of(const config& c) {
     const bool postgresql = !c.database.starts_with("sqlite:");
-    if (postgresql && c.pg_connections != 0) return std::min(c.pg_connections, c.threads);
-    return c.threads;
+    const unsigned wanted = postgresql ? c.pg_connections : c.sqlite_connections;
+    return wanted == 0 ? c.threads : std::min(wanted, c.threads);
 }
 
 // A generation's listed files when the pool's master listed them, else
@@ -76,7 +77,7 @@ struct service::impl {
           db(store::open(c.database, {c.busy_timeout_ms, connections_of(c), c.pg_connect_timeout_s,
                                       c.pg_statement_timeout_ms, c.pg_tcp_user_timeout_ms,
                                       c.pg_keepalives_idle_s, options.database_migrated_before,
-                                      c.sqlite_commit_group_max})),
+                                      c.sqlite_commit_group_max, c.sqlite_cache_kib})),
           types_json(encode_types(type_descriptions(registry))),
           openapi(describe_openapi(route_table(), type_descriptions(registry))) {
         try {

@@ -28,6 +28,8 @@ constexpr const char* keys[] = {
     "shutdown_timeout_s",
     "busy_timeout_ms",
     "sqlite_commit_group_max",
+    "sqlite_connections",
+    "sqlite_cache_kib",
     "pg_connect_timeout_s",
     "pg_statement_timeout_ms",
     "pg_tcp_user_timeout_ms",
@@ -245,6 +247,10 @@ void config::set(const std::string& key, const std::string& value) {
         busy_timeout_ms = parse_unsigned<unsigned>(key, value, 10, 0, 3'600'000);
     } else if (key == "sqlite_commit_group_max") {
         sqlite_commit_group_max = parse_unsigned<unsigned>(key, value, 10, 1, 1024);
+    } else if (key == "sqlite_connections") {
+        sqlite_connections = parse_unsigned<unsigned>(key, value, 10, 0, 256);
+    } else if (key == "sqlite_cache_kib") {
+        sqlite_cache_kib = parse_unsigned<unsigned>(key, value, 10, 16, 1u << 20);
     } else if (key == "pg_connect_timeout_s") {
         pg_connect_timeout_s = parse_unsigned<unsigned>(key, value, 10, 1, 3600);
     } else if (key == "pg_statement_timeout_ms") {

@@ -41,6 +41,9 @@ struct store_options {
     // SQLite only: writers of this process committed together, at most
     // (commit_groups.hpp); 1: each write alone.
     unsigned commit_group_max = 64;
+    // SQLite only: page cache of each connection, in KiB (config.hpp:
+    // sqlite_cache_kib).
+    unsigned cache_kib = 2000;
 };
 
 struct allocation_filter {

@@ -108,9 +108,16 @@ std::string sqlite_connection::switch_to_wal(unsigned busy_timeout_ms) {
     }
 }
 
-sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_timeout_ms)
+sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_timeout_ms,
+                                     unsigned cache_kib)
     : connection_base(*soci::factory_sqlite3(), connect_string(path)) {
     db_ = static_cast<soci::sqlite3_session_backend*>(session_.get_backend())->conn_;
+
+    // Before any page is read. Negative: KiB rather than pages, whatever the
+    // file's page size. Every connection keeps its own cache, filled up to
+    // this bound and kept while the file is unchanged, so it is paid once
+    // per pooled connection (docs/architecture.md, "Memory").
+    session_ << "PRAGMA cache_size = -" + std::to_string(cache_kib);
 
     // First, so that the pragmas below wait for a busy database too. SOCI's
     // own `timeout=` option counts seconds; the pragma takes milliseconds.

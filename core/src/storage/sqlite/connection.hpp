@@ -35,10 +35,11 @@ using cache = q::cache<
 
 class sqlite_connection : public queries::connection_base<sqlite_statements::cache> {
   public:
-    // Opens `path` (created when missing) and sets every connection pragma.
-    // Throws std::runtime_error (soci_error included) when it cannot, or when
-    // a pragma does not hold afterwards.
-    sqlite_connection(const std::string& path, unsigned busy_timeout_ms);
+    // Opens `path` (created when missing) and sets every connection pragma,
+    // its page cache bounded to `cache_kib` KiB. Throws std::runtime_error
+    // (soci_error included) when it cannot, or when a pragma does not hold
+    // afterwards.
+    sqlite_connection(const std::string& path, unsigned busy_timeout_ms, unsigned cache_kib);
 
     // Resets every statement still positioned on a row. SOCI leaves a
     // statement that returned a row unreset until its next execute, and an

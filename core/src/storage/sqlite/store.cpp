@@ -35,13 +35,13 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
           path_(path),
           lock_(path + ".lock"),
           pool_(
-              std::make_unique<sqlite_connection>(path, options.busy_timeout_ms),
-              [path, timeout = options.busy_timeout_ms] {
+              std::make_unique<sqlite_connection>(path, options.busy_timeout_ms, options.cache_kib),
+              [path, timeout = options.busy_timeout_ms, cache_kib = options.cache_kib] {
                   // Only the first connection may create the file: a later
                   // one would make an empty database where the real one was
                   // removed, and answer from it.
                   if (::access(path.c_str(), F_OK) != 0) throw database_file_moved();
-                  return std::make_unique<sqlite_connection>(path, timeout);
+                  return std::make_unique<sqlite_connection>(path, timeout, cache_kib);
               },
               options.connections),
           groups_(options.commit_group_max) {}
