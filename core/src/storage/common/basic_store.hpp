@@ -101,6 +101,9 @@ class basic_store : public store {
             }
             std::vector<resource> page;
             if (limit == 0) return page;
+            // No moves while it fills; the cap (the API's largest page) bounds
+            // what a caller passing a huge limit reserves for nothing.
+            page.reserve(std::min<std::size_t>(limit, 1000));
             auto& l = query<queries::list_resources>(c);
             l.type = type;
             l.after_seq = after_seq;
