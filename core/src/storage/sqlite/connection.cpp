@@ -113,15 +113,17 @@ sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_time
     : connection_base(*soci::factory_sqlite3(), connect_string(path)) {
     db_ = static_cast<soci::sqlite3_session_backend*>(session_.get_backend())->conn_;
 
-    // Before any page is read. Negative: KiB rather than pages, whatever the
-    // file's page size. Every connection keeps its own cache, filled up to
-    // this bound and kept while the file is unchanged, so it is paid once
-    // per pooled connection (docs/architecture.md, "Memory").
-    session_ << "PRAGMA cache_size = -" + std::to_string(cache_kib);
-
     // First, so that the pragmas below wait for a busy database too. SOCI's
     // own `timeout=` option counts seconds; the pragma takes milliseconds.
     session_ << "PRAGMA busy_timeout = " + std::to_string(busy_timeout_ms);
+
+    // Before any table is read, and after the busy timeout: preparing it
+    // reads the schema, which another connection may be migrating.
+    // Negative: KiB rather than pages, whatever the file's page size. Every
+    // connection keeps its own cache, filled up to this bound and kept while
+    // the file is unchanged, so it is paid once per pooled connection
+    // (docs/architecture.md, "Memory").
+    session_ << "PRAGMA cache_size = -" + std::to_string(cache_kib);
 
     const std::string journal_mode = switch_to_wal(busy_timeout_ms);
     if (journal_mode != "wal") {
