@@ -17,6 +17,8 @@
 #include <invsys/log.hpp>
 #include <stdexcept>
 
+#include "util/process_id.hpp"
+
 namespace invsys {
 
 // The start of the mapped file. Nothing in it says who holds the lock (the
@@ -180,7 +182,7 @@ write_lock::write_lock(const std::string& lock_path) : path_(lock_path) {
                        : std::string(" holds something else than this version's write lock")) +
                 "; stop every process using the database and remove it");
         }
-        opened_by_ = ::getpid();
+        opened_by_ = current_pid();
     } catch (...) {
         if (state_ != nullptr) ::munmap(state_, mapped_size_);
         state_ = nullptr;
@@ -207,7 +209,7 @@ void write_lock::reopen_after_fork() {
     }
     ::close(fd_);  // the parent's description stays open (and locked, if so) in the parent
     fd_ = fd;
-    opened_by_ = ::getpid();
+    opened_by_ = current_pid();
 }
 
 bool write_lock::try_file_lock() {
@@ -225,7 +227,7 @@ bool write_lock::try_lock_until(deadline until) {
     }
     if (!threads_.try_lock_until(until)) return false;
     try {
-        if (::getpid() != opened_by_) reopen_after_fork();
+        if (current_pid() != opened_by_) reopen_after_fork();  // no system call per write
         auto& released = state_->released;
         auto waiters = word(state_->waiters);
         for (;;) {
