@@ -1,4 +1,9 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,19 +69,58 @@ TEST_CASE("a malformed percent escape is refused", "[text]") {
     CHECK_FALSE(percent_decode(in, out));
 }
 
-TEST_CASE("new ids are random version 4 UUIDs in lower case", "[uuid]") {
+TEST_CASE("new ids are time-ordered version 7 UUIDs in lower case", "[uuid]") {
+    const auto ms_now = [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    const long long before = ms_now();
     std::set<std::string> seen;
-    for (int i = 0; i < 100; ++i) {
+    std::string previous;
+    for (int i = 0; i < 1000; ++i) {
         const std::string id = new_uuid();
         INFO(id);
         REQUIRE(id.size() == 36);
         CHECK(is_uuid(id));
-        CHECK(id[14] == '4');
+        CHECK(id[14] == '7');
         CHECK(std::string("89ab").find(id[19]) != std::string::npos);
         CHECK(id.find_first_not_of("0123456789abcdef-") == std::string::npos);
+        // The first 48 bits: Unix time in milliseconds.
+        const long long ms = std::stoll(id.substr(0, 8) + id.substr(9, 4), nullptr, 16);
+        CHECK(ms >= before);
+        CHECK(ms <= ms_now());
+        // Ordered to the 1/4096 ms of their time stamp (the first 15 digits).
+        CHECK(id.substr(0, 18) >= previous.substr(0, std::min<std::size_t>(18, previous.size())));
+        previous = id;
         seen.insert(id);
     }
-    CHECK(seen.size() == 100);
+    CHECK(seen.size() == 1000);
+}
+
+TEST_CASE("a forked child never repeats its parent's id bits", "[uuid]") {
+    (void)new_uuid();  // the parent's thread has random bytes left over
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        const std::string id = new_uuid();
+        const bool ok = ::write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
+        ::_exit(ok ? 0 : 1);
+    }
+    ::close(fds[1]);
+    const std::string parent_id = new_uuid();
+    char buffer[36];
+    REQUIRE(::read(fds[0], buffer, sizeof buffer) == 36);
+    ::close(fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    // The random part (last 16 digits): parent and child took the next
+    // bytes after the same point; they must differ.
+    const std::string child_id(buffer, sizeof buffer);
+    CHECK(child_id.substr(20) != parent_id.substr(20));
 }
 
 TEST_CASE("only the canonical 36-character UUID form is recognised", "[uuid]") {

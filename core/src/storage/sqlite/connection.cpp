@@ -109,7 +109,7 @@ std::string sqlite_connection::switch_to_wal(unsigned busy_timeout_ms) {
 }
 
 sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_timeout_ms,
-                                     unsigned cache_kib)
+                                     unsigned cache_kib, wal_watcher* watcher)
     : connection_base(*soci::factory_sqlite3(), connect_string(path)) {
     db_ = static_cast<soci::sqlite3_session_backend*>(session_.get_backend())->conn_;
 
@@ -146,6 +146,30 @@ sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_time
     if (foreign_keys != 1) {
         throw std::runtime_error("PRAGMA foreign_keys = ON did not hold on " + path);
     }
+
+    // Replaces the automatic checkpoint (sqlite3_wal_autocheckpoint is a
+    // wal hook too): see checkpointer.hpp.
+    if (watcher != nullptr) {
+        sqlite_api::sqlite3_wal_hook(
+            db_,
+            [](void* w, sqlite_api::sqlite3*, const char*, int frames) {
+                static_cast<wal_watcher*>(w)->committed(frames);
+                return SQLITE_OK;
+            },
+            watcher);
+    }
+}
+
+wal_progress sqlite_connection::checkpoint_passive() {
+    wal_progress p;
+    const int rc = sqlite_api::sqlite3_wal_checkpoint_v2(
+        db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &p.wal_frames, &p.checkpointed_frames);
+    if (rc == SQLITE_BUSY) {
+        p.busy = true;
+    } else if (rc != SQLITE_OK) {
+        throw std::runtime_error(std::string("checkpoint: ") + sqlite_api::sqlite3_errmsg(db_));
+    }
+    return p;
 }
 
 void sqlite_connection::finish_statements() noexcept {

@@ -33,13 +33,33 @@ using cache = q::cache<
     q::blocked_in_window<S>>;
 }  // namespace sqlite_statements
 
+// Told the length of the WAL, in frames, after each COMMIT of a connection
+// that watches it (sqlite3_wal_hook): the store's checkpointer.
+class wal_watcher {
+  public:
+    virtual void committed(int wal_frames) noexcept = 0;
+
+  protected:
+    ~wal_watcher() = default;
+};
+
+// What a checkpoint found and did (sqlite3_wal_checkpoint_v2).
+struct wal_progress {
+    bool busy = false;            // another connection's checkpoint was running
+    int wal_frames = 0;           // frames in the WAL
+    int checkpointed_frames = 0;  // of them, in the database file now
+};
+
 class sqlite_connection : public queries::connection_base<sqlite_statements::cache> {
   public:
     // Opens `path` (created when missing) and sets every connection pragma,
     // its page cache bounded to `cache_kib` KiB. Throws std::runtime_error
     // (soci_error included) when it cannot, or when a pragma does not hold
-    // afterwards.
-    sqlite_connection(const std::string& path, unsigned busy_timeout_ms, unsigned cache_kib);
+    // afterwards. With a `watcher`, SQLite's automatic checkpoint is off
+    // on this connection and `watcher` is told the WAL's length after each
+    // of its commits instead; it must outlive the connection.
+    sqlite_connection(const std::string& path, unsigned busy_timeout_ms, unsigned cache_kib,
+                      wal_watcher* watcher = nullptr);
 
     // Resets every statement still positioned on a row. SOCI leaves a
     // statement that returned a row unreset until its next execute, and an
@@ -64,6 +84,12 @@ class sqlite_connection : public queries::connection_base<sqlite_statements::cac
     // once use_unguarded_connections() took effect: the pool's leases are
     // then the only guard, and the only one needed.
     bool guarded() const noexcept;
+
+    // A PASSIVE checkpoint: copies what it can of the WAL into the
+    // database file without waiting for readers or writers. A checkpoint
+    // already running (another connection's) is `busy`; any other failure
+    // throws std::runtime_error with SQLite's message.
+    wal_progress checkpoint_passive();
 
   private:
     std::string switch_to_wal(unsigned busy_timeout_ms);

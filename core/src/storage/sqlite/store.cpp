@@ -11,6 +11,7 @@
 
 #include "storage/common/basic_store.hpp"
 #include "storage/common/pool.hpp"
+#include "storage/sqlite/checkpointer.hpp"
 #include "storage/sqlite/commit_groups.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/file_health.hpp"
@@ -26,6 +27,10 @@ namespace q = queries;
 constexpr backend_description sqlite_backend{"sqlite", &sqlite_migrations,
                                              &classify_sqlite_failure};
 
+// The WAL's length at which the checkpointer copies it into the database
+// file: SQLite's own default for its automatic checkpoint (4 MiB of pages).
+constexpr unsigned wal_checkpoint_frames = 1000;
+
 // Writes check, then write, inside one transaction under the write lock:
 // nothing can come between a check and its write.
 class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, sqlite_sql> {
@@ -34,14 +39,17 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
         : basic_store(options, sqlite_backend),
           path_(path),
           lock_(path + ".lock"),
+          checkpointer_(path, lock_, options.busy_timeout_ms, wal_checkpoint_frames),
           pool_(
-              std::make_unique<sqlite_connection>(path, options.busy_timeout_ms, options.cache_kib),
-              [path, timeout = options.busy_timeout_ms, cache_kib = options.cache_kib] {
+              std::make_unique<sqlite_connection>(path, options.busy_timeout_ms, options.cache_kib,
+                                                  &checkpointer_),
+              [this, path, timeout = options.busy_timeout_ms, cache_kib = options.cache_kib] {
                   // Only the first connection may create the file: a later
                   // one would make an empty database where the real one was
                   // removed, and answer from it.
                   if (::access(path.c_str(), F_OK) != 0) throw database_file_moved();
-                  return std::make_unique<sqlite_connection>(path, timeout, cache_kib);
+                  return std::make_unique<sqlite_connection>(path, timeout, cache_kib,
+                                                             &checkpointer_);
               },
               options.connections),
           groups_(options.commit_group_max) {}
@@ -503,6 +511,7 @@ class sqlite_store final : public basic_store<sqlite_store, sqlite_connection, s
 
     std::string path_;
     write_lock lock_;
+    wal_checkpointer checkpointer_;  // outlives the pool's connections, which tell it of commits
     connection_pool<sqlite_connection> pool_;
     commit_groups groups_;
 };
