@@ -27,6 +27,9 @@ std::string connect_string(const std::string& path) {
 constexpr std::string_view duplicate_name_message =
     "UNIQUE constraint failed: resources.resource_type, resources.name";
 
+// See use_unguarded_connections().
+constexpr int statement_journal_spill_bytes = 4 << 20;
+
 // The overlap guard's RAISE message (schema/005_overlap_guard.sql).
 constexpr std::string_view overlap_guard_message = "allocation overlaps an existing allocation";
 
@@ -49,8 +52,18 @@ constexpr std::string_view overlap_guard_message = "allocation overlaps an exist
 bool use_unguarded_connections() noexcept {
     static std::once_flag once;
     static bool applied = false;
-    std::call_once(
-        once, [] { applied = sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD) == SQLITE_OK; });
+    std::call_once(once, [] {
+        applied = sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD) == SQLITE_OK;
+        // The same moment, before initialization: a savepoint's sub-journal
+        // (the pages it changed, for ROLLBACK TO) stays in memory up to this
+        // size instead of SQLite's 64 KiB. Each member of a commit group
+        // writes in a savepoint of its own, and a group's sub-journal passed
+        // 64 KiB at about its second member: every group then created,
+        // wrote and removed a temporary file in /var/tmp (an open, an
+        // unlink, a pwrite per page, a close). The memory is a group's
+        // changed pages (about 15 per booking), freed at its COMMIT.
+        sqlite_api::sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, statement_journal_spill_bytes);
+    });
     return applied;
 }
 
