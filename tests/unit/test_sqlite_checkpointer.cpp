@@ -108,8 +108,8 @@ TEST_CASE("a steady stream of writes from several threads keeps the WAL bounded"
 
     // Four writers, so that one is nearly always inside its transaction:
     // the case where a checkpoint outside the lock alone never lets the WAL
-    // start over. 4 x 750 rows: about 3000 frames, 12 MB of WAL unbounded.
-    constexpr int writers = 4, rows_each = 750;
+    // start over. 4 x 1000 rows: about 6600 frames, 27 MB of WAL unbounded.
+    constexpr int writers = 4, rows_each = 1000;
     std::atomic<long long> largest_wal{0};
     std::vector<std::thread> threads;
     for (int w = 0; w < writers; ++w) {
@@ -128,8 +128,9 @@ TEST_CASE("a steady stream of writes from several threads keeps the WAL bounded"
 
     INFO("largest WAL: " << largest_wal.load() << " bytes");
     CHECK(checkpointer.passes() >= 3);
-    // The threshold plus what commits while a checkpoint runs; far below
-    // the 3000 frames of the unbounded case.
-    CHECK(largest_wal.load() < 1000 * page);
+    // The threshold plus what commits while a checkpoint waits for its
+    // thread to run or for the lock (on a loaded machine, 1300 frames were
+    // seen); far below the 6600 frames of the unbounded case.
+    CHECK(largest_wal.load() < 2500 * page);
     CHECK(row_count(dir.db()) == writers * rows_each);
 }

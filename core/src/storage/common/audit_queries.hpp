@@ -1,6 +1,7 @@
 // The audit trail's statements, the same text on both backends. One-shot
-// statements, as for the API keys: an insert per change, and listings
-// that admins run now and then. Private to storage/.
+// statements, as for the API keys: listings that admins run now and then.
+// The insert, one per change, is prepared once per connection
+// (queries.hpp, insert_audit_entry). Private to storage/.
 #pragma once
 
 #include <soci/soci.h>
@@ -18,26 +19,6 @@ namespace invsys::audit_queries {
 
 inline soci::indicator presence(const std::optional<std::string>& v) {
     return v ? soci::i_ok : soci::i_null;
-}
-
-inline void insert(soci::session& sql, const audit_entry& e) {
-    // SOCI binds by reference: copies that outlive the statement.
-    const std::string resource_id = e.resource_id.value_or(std::string());
-    const std::string before = e.before_json.value_or(std::string());
-    const std::string after = e.after_json.value_or(std::string());
-    soci::indicator resource_ind = presence(e.resource_id), before_ind = presence(e.before_json),
-                    after_ind = presence(e.after_json);
-    const long long at = e.at_us;
-    sql << "INSERT INTO audit_log (id, at_us, key_id, key_name, request_id, method, route, "
-           "action, entity_kind, entity_id, resource_id, before_json, after_json) VALUES "
-           "(:id, :at, :key_id, :key_name, :request_id, :method, :route, :action, :kind, "
-           ":entity_id, :resource_id, :before_json, :after_json)",
-        soci::use(e.id, "id"), soci::use(at, "at"), soci::use(e.key_id, "key_id"),
-        soci::use(e.key_name, "key_name"), soci::use(e.request_id, "request_id"),
-        soci::use(e.method, "method"), soci::use(e.route, "route"), soci::use(e.action, "action"),
-        soci::use(e.entity_kind, "kind"), soci::use(e.entity_id, "entity_id"),
-        soci::use(resource_id, resource_ind, "resource_id"),
-        soci::use(before, before_ind, "before_json"), soci::use(after, after_ind, "after_json");
 }
 
 // The seq of entry `id`, nullopt when unknown.

@@ -384,7 +384,7 @@ class basic_store : public store {
 
     void insert_audit_entry(const audit_entry& e) override {
         self().write("record audit entry",
-                     [&](Connection& c) { audit_queries::insert(c.session(), e); });
+                     [&](Connection& c) { query<queries::insert_audit_entry>(c).run(e); });
     }
 
     std::vector<audit_entry> list_audit(const audit_filter& filter,

@@ -592,6 +592,51 @@ struct delete_allocation {
     }
 };
 
+// --- the audit trail (common_sql) --------------------------------------------
+
+// Prepared once per connection: every change writes an entry, a booking
+// inside its commit group's turn, where compiling the INSERT each time (as
+// a one-shot statement did) held up every writer queued behind it.
+template <class Sql>
+struct insert_audit_entry {
+    audit_entry in;
+    long long at = 0;
+    std::string resource_id, before_json, after_json;  // "" when absent (the indicator says)
+    soci::indicator resource_ind = soci::i_null, before_ind = soci::i_null,
+                    after_ind = soci::i_null;
+    soci::statement st;
+    explicit insert_audit_entry(soci::session& s) : st(s) {
+        st.exchange(soci::use(in.id, "id"));
+        st.exchange(soci::use(at, "at"));
+        st.exchange(soci::use(in.key_id, "key_id"));
+        st.exchange(soci::use(in.key_name, "key_name"));
+        st.exchange(soci::use(in.request_id, "request_id"));
+        st.exchange(soci::use(in.method, "method"));
+        st.exchange(soci::use(in.route, "route"));
+        st.exchange(soci::use(in.action, "action"));
+        st.exchange(soci::use(in.entity_kind, "kind"));
+        st.exchange(soci::use(in.entity_id, "entity_id"));
+        st.exchange(soci::use(resource_id, resource_ind, "resource_id"));
+        st.exchange(soci::use(before_json, before_ind, "before_json"));
+        st.exchange(soci::use(after_json, after_ind, "after_json"));
+        prepare(st, Sql::insert_audit_entry);
+    }
+    void run(const audit_entry& e) {
+        in = e;
+        at = e.at_us;
+        set(resource_id, resource_ind, e.resource_id);
+        set(before_json, before_ind, e.before_json);
+        set(after_json, after_ind, e.after_json);
+        st.execute(true);
+    }
+
+  private:
+    static void set(std::string& to, soci::indicator& ind, const std::optional<std::string>& v) {
+        to = v.value_or(std::string());
+        ind = v ? soci::i_ok : soci::i_null;
+    }
+};
+
 // --- idempotency keys --------------------------------------------------------
 
 template <class Sql>

@@ -113,6 +113,15 @@ struct common_sql {
         " FROM allocations WHERE resource_id = :resource_id AND blocked_to_us > :to"
         " ORDER BY blocked_to_us LIMIT 1) AS straddling WHERE f < :to";
 
+    // --- the audit trail ---------------------------------------------------------
+
+    // One entry per change, in the change's own transaction.
+    static constexpr const char* insert_audit_entry =
+        "INSERT INTO audit_log (id, at_us, key_id, key_name, request_id, method, route,"
+        " action, entity_kind, entity_id, resource_id, before_json, after_json) VALUES"
+        " (:id, :at, :key_id, :key_name, :request_id, :method, :route, :action, :kind,"
+        " :entity_id, :resource_id, :before_json, :after_json)";
+
     // --- idempotency keys ------------------------------------------------------
 
     // The oldest keys past the retention, at most :limit of them: each

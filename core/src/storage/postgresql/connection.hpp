@@ -24,7 +24,7 @@ using cache = q::cache<
     q::find_allocation_for_update<S>, q::purge_idempotency_keys<S>, q::insert_idempotency_key<S>,
     q::find_idempotency_key<S>, q::take_over_idempotency_key<S>, q::complete_idempotency_key<S>,
     q::forget_idempotency_key<S>, q::available_resources<S>, q::available_resource_ids<S>,
-    q::resource_free<S>, q::blocked_in_window<S>>;
+    q::resource_free<S>, q::blocked_in_window<S>, q::insert_audit_entry<S>>;
 }  // namespace postgresql_statements
 
 class postgresql_connection : public queries::connection_base<postgresql_statements::cache> {

@@ -30,7 +30,7 @@ using cache = q::cache<
     q::insert_idempotency_key<S>, q::find_idempotency_key<S>, q::take_over_idempotency_key<S>,
     q::complete_idempotency_key<S>, q::forget_idempotency_key<S>, q::first_blocked_ending_after<S>,
     q::available_resources<S>, q::available_resource_ids<S>, q::resource_free<S>,
-    q::blocked_in_window<S>>;
+    q::blocked_in_window<S>, q::insert_audit_entry<S>>;
 }  // namespace sqlite_statements
 
 // Told the length of the WAL, in frames, after each COMMIT of a connection
