@@ -36,8 +36,13 @@ bool has_header(const invsys::http_response& response, std::string_view lower_na
     });
 }
 
+// Appended whole, then masked in place: a character at a time through
+// operator+= cost more than the rest of writing the head.
 void append_sanitized(std::string& out, std::string_view text) {
-    for (const char c : text) out += (c == '\r' || c == '\n') ? ' ' : c;
+    const std::size_t at = out.size();
+    out.append(text);
+    for (std::size_t i = at; i < out.size(); ++i)
+        if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
 }
 
 }  // namespace
