@@ -61,7 +61,8 @@ const std::vector<compiled_pattern>& compiled_patterns() {
 // How many segments of `segments` match `wanted` literally (the more, the
 // better the fit), or -1 when they do not fit. Nothing is copied: only the
 // best fit of a request is filled in (fill), not every pattern that fits.
-int fit(const std::vector<std::string_view>& wanted, const std::vector<std::string_view>& segments) {
+int fit(const std::vector<std::string_view>& wanted,
+        const std::vector<std::string_view>& segments) {
     if (wanted.size() != segments.size()) return -1;
     int literals = 0;
     for (std::size_t i = 0; i < wanted.size(); ++i) {
@@ -78,8 +79,8 @@ int fit(const std::vector<std::string_view>& wanted, const std::vector<std::stri
 }
 
 // The placeholders of a pattern that fit (see fit).
-void fill(const std::vector<std::string_view>& wanted, const std::vector<std::string_view>& segments,
-          route& out) {
+void fill(const std::vector<std::string_view>& wanted,
+          const std::vector<std::string_view>& segments, route& out) {
     for (std::size_t i = 0; i < wanted.size(); ++i) {
         const std::string_view want = wanted[i];
         const std::string_view got = segments[i];
