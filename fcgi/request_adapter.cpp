@@ -36,8 +36,18 @@ bool has_header(const invsys::http_response& response, std::string_view lower_na
     });
 }
 
+// Appended whole, then masked in place where memchr (vectorised) finds a
+// CR or LF: a character at a time through operator+= cost more than the
+// rest of writing the head, and a header rarely holds either.
 void append_sanitized(std::string& out, std::string_view text) {
-    for (const char c : text) out += (c == '\r' || c == '\n') ? ' ' : c;
+    const std::size_t at = out.size();
+    out.append(text);
+    for (const char breaking : {'\r', '\n'}) {
+        char* const end = out.data() + out.size();
+        for (char* p = out.data() + at;
+             (p = static_cast<char*>(std::memchr(p, breaking, static_cast<std::size_t>(end - p))));)
+            *p++ = ' ';
+    }
 }
 
 }  // namespace

@@ -128,3 +128,19 @@ TEST_CASE("a key body needs a name and a role, nothing else", "[auth][json]") {
         }
     }
 }
+
+TEST_CASE("every byte is judged by the alphabets of tokens and request ids", "[auth]") {
+    // b64token (RFC 6750): ALPHA DIGIT - . _ ~ + /, then '=' at the end
+    // only; request ids: ALPHA DIGIT - . _ only.
+    const std::string base(40, 'a');
+    for (int b = 0; b < 256; ++b) {
+        const char c = static_cast<char>(b);
+        const bool id = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
+                        (b >= '0' && b <= '9') || b == '-' || b == '.' || b == '_';
+        const bool token = id || b == '~' || b == '+' || b == '/';
+        INFO("byte " << b);
+        CHECK(is_well_formed_request_id(base.substr(0, 8) + c + "x") == id);
+        CHECK(is_well_formed_secret(base + c + "x") == token);
+        CHECK(is_well_formed_secret(base + c + "==") == (token || b == '='));
+    }
+}

@@ -80,3 +80,27 @@ TEST_CASE("a raw value is copied as RapidJSON's RawValue copies it", "[json]") {
         CHECK(std::string(a.GetString(), a.GetSize()) == std::string(b.GetString(), b.GetSize()));
     }
 }
+
+TEST_CASE("a byte that needs escaping is found at any place of a string", "[json]") {
+    // The scan takes eight bytes a step, then the rest one by one: every
+    // length up to three steps and a tail, every position, every kind of
+    // byte, around bytes it must pass (0x20, 0x7f, UTF-8's high bytes).
+    const std::string escaped = "\"\\\x00\x01\x1f"s;
+    const std::string passed = " !#[]\x7f\x80\xa2\xdc\xff"s;
+    for (std::size_t length = 1; length <= 27; ++length) {
+        for (const char fill : passed) {
+            const std::string plain(length, fill);
+            INFO("length " << length << " fill " << int(static_cast<unsigned char>(fill)));
+            CHECK_FALSE(needs_json_escape(plain));
+            for (std::size_t at = 0; at < length; ++at) {
+                for (const char bad : escaped) {
+                    std::string s = plain;
+                    s[at] = bad;
+                    INFO("at " << at << " byte " << int(static_cast<unsigned char>(bad)));
+                    CHECK(needs_json_escape(s));
+                }
+            }
+        }
+    }
+    CHECK_FALSE(needs_json_escape(""));
+}

@@ -200,3 +200,15 @@ TEST_CASE("the body is written from where it lies, not copied", "[fcgi]") {
     CHECK(from_body == response.body.size());
     CHECK(records.frame.size() < 256);
 }
+
+TEST_CASE("CR and LF in a response header become spaces: no header can be injected", "[fcgi]") {
+    invsys::http_response response;
+    response.status = 200;
+    response.headers = {{"X-A\r\nInjected", "1"},
+                        {"Location", "/a\r\nSet-Cookie: x=1\n\r"},
+                        {"X-Plain", "kept as it is"}};
+    response.body = "{}";
+    CHECK(fcgi::format_response(response) ==
+          "Status: 200 OK\r\nX-A  Injected: 1\r\nLocation: /a  Set-Cookie: x=1  \r\n"
+          "X-Plain: kept as it is\r\nContent-Length: 2\r\n\r\n{}");
+}

@@ -58,12 +58,12 @@ const std::vector<compiled_pattern>& compiled_patterns() {
     return patterns;
 }
 
-// Fills `out` when `segments` fit `wanted`; returns how many segments
-// matched literally (the more, the better the fit), or -1.
-int fit(const std::vector<std::string_view>& wanted, const std::vector<std::string_view>& segments,
-        route& out) {
+// How many segments of `segments` match `wanted` literally (the more, the
+// better the fit), or -1 when they do not fit. Nothing is copied: only the
+// best fit of a request is filled in (fill), not every pattern that fits.
+int fit(const std::vector<std::string_view>& wanted,
+        const std::vector<std::string_view>& segments) {
     if (wanted.size() != segments.size()) return -1;
-    route candidate;
     int literals = 0;
     for (std::size_t i = 0; i < wanted.size(); ++i) {
         const std::string_view want = wanted[i];
@@ -71,15 +71,25 @@ int fit(const std::vector<std::string_view>& wanted, const std::vector<std::stri
         if (!is_placeholder(want)) {
             if (want != got) return -1;
             ++literals;
-        } else if (want == collection_placeholder) {
-            candidate.collection = std::string(got);
-        } else {
-            if (!is_uuid(got)) return -1;
-            (want == "{id}" ? candidate.resource_id : candidate.allocation_id) = lower_id(got);
+        } else if (want != collection_placeholder && !is_uuid(got)) {
+            return -1;
         }
     }
-    out = std::move(candidate);
     return literals;
+}
+
+// The placeholders of a pattern that fit (see fit).
+void fill(const std::vector<std::string_view>& wanted,
+          const std::vector<std::string_view>& segments, route& out) {
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        const std::string_view want = wanted[i];
+        const std::string_view got = segments[i];
+        if (!is_placeholder(want)) continue;
+        if (want == collection_placeholder)
+            out.collection = std::string(got);
+        else
+            (want == "{id}" ? out.resource_id : out.allocation_id) = lower_id(got);
+    }
 }
 
 [[noreturn]] void no_such_path() { throw error(error_code::not_found, "no such resource"); }
@@ -98,19 +108,20 @@ route match_route(std::string_view path) {
     if (std::any_of(segments.begin(), segments.end(), [](auto s) { return s.empty(); }))
         no_such_path();
 
-    route best;
+    const compiled_pattern* best = nullptr;
     int best_literals = -1;
     for (const compiled_pattern& pattern : compiled_patterns()) {
-        route candidate;
-        const int literals = fit(pattern.segments, segments, candidate);
+        const int literals = fit(pattern.segments, segments);
         if (literals > best_literals) {
             best_literals = literals;
-            best = std::move(candidate);
-            best.row = pattern.first_row;
+            best = &pattern;
         }
     }
-    if (best.row == nullptr) no_such_path();
-    return best;
+    if (best == nullptr) no_such_path();
+    route out;
+    out.row = best->first_row;
+    fill(best->segments, segments, out);
+    return out;
 }
 
 const route_row* find_method(const route& where, std::string_view method) noexcept {

@@ -89,8 +89,12 @@ std::string encode_keys(const std::vector<api_key>& keys) {
 }
 
 std::string encode_request_log(const request_log_record& r) {
-    // A typical line is about 250 bytes: one allocation, not a growth.
-    rapidjson::StringBuffer buffer;
+    // A typical line is about 250 bytes: one buffer per thread, reserved
+    // once and kept (unless a line was unusually long), not one per request.
+    thread_local rapidjson::StringBuffer buffer;
+    const bool was_long = buffer.GetSize() > 4096;
+    buffer.Clear();
+    if (was_long) buffer.ShrinkToFit();
     buffer.Reserve(384);
     json_writer w(buffer);
     w.StartObject();
