@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "scratch_dir.hpp"
 #include "storage/sqlite/checkpointer.hpp"
 #include "storage/sqlite/connection.hpp"
 #include "storage/sqlite/write_lock.hpp"
@@ -23,24 +24,6 @@ using namespace invsys;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct scratch_dir {
-    std::filesystem::path path;
-    scratch_dir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "invsys-ckpt-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path = pattern;
-    }
-    ~scratch_dir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-
-    std::string db() const { return (path / "invsys.db").string(); }
-};
 
 long long file_size(const std::string& path) {
     struct stat st {};
@@ -83,7 +66,7 @@ long long row_count(const std::string& db) {
 
 TEST_CASE("a watched connection's commits never checkpoint: the WAL keeps every frame",
           "[checkpointer]") {
-    scratch_dir dir;
+    scratch_dir dir("invsys-ckpt");
     create_table(dir.db());
     write_lock lock(dir.db() + ".lock");
     // Never due: nothing copies frames but a commit would, if SQLite's
@@ -100,7 +83,7 @@ TEST_CASE("a watched connection's commits never checkpoint: the WAL keeps every 
 
 TEST_CASE("a steady stream of writes from several threads keeps the WAL bounded",
           "[checkpointer]") {
-    scratch_dir dir;
+    scratch_dir dir("invsys-ckpt");
     create_table(dir.db());
     write_lock lock(dir.db() + ".lock");
     constexpr unsigned threshold = 100;

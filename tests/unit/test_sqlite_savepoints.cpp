@@ -10,27 +10,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "scratch_dir.hpp"
 #include "storage/sqlite/connection.hpp"
 
 using namespace invsys;
 
 namespace {
-
-struct scratch_dir {
-    std::filesystem::path path;
-    scratch_dir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "invsys-savepoint-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path = pattern;
-    }
-    ~scratch_dir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
 
 int open_sqlite_temp_files() {
     int n = 0;
@@ -46,8 +31,8 @@ int open_sqlite_temp_files() {
 
 TEST_CASE("savepoints of a large transaction keep their journal in memory, not in a temp file",
           "[sqlite]") {
-    scratch_dir dir;
-    sqlite_connection c((dir.path / "invsys.db").string(), 5000, 2000);
+    scratch_dir dir("invsys-savepoint");
+    sqlite_connection c(dir.db(), 5000, 2000);
     auto& s = c.session();
     s << "CREATE TABLE rows (id INTEGER PRIMARY KEY, pad TEXT NOT NULL)";
     // Pages to change inside the savepoints: rows already stored.

@@ -175,8 +175,8 @@ sqlite_connection::sqlite_connection(const std::string& path, unsigned busy_time
 
 wal_progress sqlite_connection::checkpoint_passive() {
     wal_progress p;
-    const int rc = sqlite_api::sqlite3_wal_checkpoint_v2(
-        db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &p.wal_frames, &p.checkpointed_frames);
+    const int rc = sqlite_api::sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                                         &p.wal_frames, &p.checkpointed_frames);
     if (rc == SQLITE_BUSY) {
         p.busy = true;
     } else if (rc != SQLITE_OK) {
